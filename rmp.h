@@ -67,11 +67,6 @@
 #define RMP_ASSERT(x) assert(x)
 #endif
 
-#ifdef RMP_STATIC
-#define RMP_DEF static
-#else
-#define RMP_DEF extern
-#endif
 
 #if defined(__GNUC__) || defined(__clang__)
 #define RMP_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -81,6 +76,12 @@
 #define RMP_LIKELY(x) (x)
 #define RMP_UNLIKELY(x) (x)
 #define RMP_UNUSED
+#endif
+
+#ifdef RMP_STATIC
+#define RMP_DEF static RMP_UNUSED
+#else
+#define RMP_DEF extern
 #endif
 
 #ifdef __cplusplus
@@ -217,7 +218,7 @@ typedef struct rmp_node {
 /* A direct-mapped cache from a whole stack's hash to its id, so that a
  * repeated stack costs one pass of hashing plus one verification walk. */
 typedef struct rmp_stack_cache_entry {
-  uint64_t hash;
+  uint64_t hash, hash2;
   uint32_t id;
   uint32_t depth;
 } rmp_stack_cache_entry;
@@ -327,6 +328,7 @@ static inline uint32_t rmp_live_home_(const rmp_live *t, uintptr_t addr) {
 
 static inline rmp_live_entry *rmp_live_lookup(const rmp_live *t, uintptr_t addr) {
   uint32_t i = rmp_live_home_(t, addr);
+  if (RMP_UNLIKELY(addr == 0)) return NULL;
   for (;;) {
     rmp_live_entry *e = &t->slots[i];
     if (e->addr == addr) return e;
@@ -397,7 +399,7 @@ typedef struct rmp_profiler {
   uint64_t interval_start_ns;
   uint64_t samples_taken;   /* tick() said yes, since init */
   uint64_t stacks_dropped;  /* samples lost to an interning failure */
-  uint64_t heap_dropped_at_rotate, allocs_dropped_at_rotate;
+  uint64_t heap_dropped_at_rotate, allocs_dropped_at_rotate, stacks_dropped_at_rotate;
 } rmp_profiler;
 
 /* A profile interval taken out of a profiler, self-contained: encoding it
@@ -441,3 +443,976 @@ RMP_DEF void rmp_snapshot_free(rmp_snapshot *snap);
 }
 #endif
 #endif /* RMP_H */
+
+/* ===================================================================== */
+/* Implementation                                                        */
+/* ===================================================================== */
+#ifdef RMP_IMPLEMENTATION
+#ifndef RMP_IMPLEMENTATION_DONE_
+#define RMP_IMPLEMENTATION_DONE_
+#include <math.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RMP_NONE_ UINT32_MAX
+
+RMP_DEF const char *rmp_status_str(rmp_status s) {
+  switch (s) {
+  case RMP_OK: return "ok";
+  case RMP_ERR_INVALID: return "invalid argument";
+  case RMP_ERR_NOMEM: return "out of memory";
+  case RMP_ERR_FULL: return "bounded structure full";
+  case RMP_ERR_SINK: return "output sink failed";
+  }
+  return "unknown status";
+}
+
+static void *rmp_calloc_(size_t n, size_t sz) {
+  void *p;
+  size_t bytes;
+  if (sz && n > SIZE_MAX / sz) return NULL;
+  bytes = n * sz;
+  if (bytes == 0) bytes = 1;
+  p = RMP_MALLOC(bytes);
+  if (p) memset(p, 0, bytes);
+  return p;
+}
+
+/* Grow *v (elements of sz bytes) to hold at least need; doubles. */
+static rmp_status rmp_grow_(void **v, uint32_t *cap, uint32_t need, size_t sz) {
+  uint64_t c = *cap ? *cap : 16;
+  void *nv;
+  if (need <= *cap) return RMP_OK;
+  while (c < need) c *= 2;
+  if (c > UINT32_MAX) c = UINT32_MAX;
+  if (c < need || c * sz > SIZE_MAX) return RMP_ERR_NOMEM;
+  nv = RMP_REALLOC(*v, (size_t)c * sz);
+  if (!nv) return RMP_ERR_NOMEM;
+  *v = nv;
+  *cap = (uint32_t)c;
+  return RMP_OK;
+}
+
+static inline uint64_t rmp_mix64_(uint64_t x) {
+  x ^= x >> 32;
+  x *= UINT64_C(0xd6e8feb86659fd93);
+  x ^= x >> 32;
+  x *= UINT64_C(0xd6e8feb86659fd93);
+  x ^= x >> 32;
+  return x;
+}
+
+/* 64x64->128 multiply folded to 64 bits (wyhash's mixing step). */
+static inline uint64_t rmp_mum_(uint64_t a, uint64_t b) {
+#if defined(__SIZEOF_INT128__)
+  __uint128_t r = (__uint128_t)a * b;
+  return (uint64_t)r ^ (uint64_t)(r >> 64);
+#else
+  uint64_t ha = a >> 32, la = (uint32_t)a, hb = b >> 32, lb = (uint32_t)b;
+  uint64_t rh = ha * hb, rm0 = ha * lb, rm1 = hb * la, rl = la * lb;
+  uint64_t t = rl + (rm0 << 32), c = t < rl, lo, hi;
+  lo = t + (rm1 << 32);
+  c += lo < t;
+  hi = rh + (rm0 >> 32) + (rm1 >> 32) + c;
+  return lo ^ hi;
+#endif
+}
+
+static uint64_t rmp_hash_bytes_(const char *s, size_t len) {
+  uint64_t h = UINT64_C(0x243f6a8885a308d3) ^ len;
+  size_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    h = rmp_mum_(h ^ w, UINT64_C(0xa0761d6478bd642f));
+  }
+  if (i < len) {
+    uint64_t w = 0;
+    memcpy(&w, s + i, len - i);
+    h = rmp_mum_(h ^ w, UINT64_C(0xe7037ed1a0b428db));
+  }
+  return rmp_mix64_(h);
+}
+
+/* ---- rng ---- */
+
+static uint64_t rmp_splitmix64_(uint64_t *x) {
+  uint64_t z = (*x += UINT64_C(0x9E3779B97F4A7C15));
+  z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+  z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+  return z ^ (z >> 31);
+}
+
+RMP_DEF void rmp_rng_seed(rmp_rng *r, uint64_t seed) {
+  int i;
+  for (i = 0; i < 4; i++) r->s[i] = rmp_splitmix64_(&seed);
+}
+
+/* ---- sampler ---- */
+
+RMP_DEF int rmp_rate_valid(double rate) { return rate >= 0.0 && rate <= 1.0; /* NaN fails both */ }
+
+RMP_DEF uint64_t rmp_sampler_draw_gap(rmp_sampler *s) {
+  double u, g;
+  if (s->rate >= 1.0) return 1;
+  if (s->rate <= 0.0) return UINT64_MAX;
+  /* Inversion of the geometric distribution on {1,2,...}: u in (0,1]. */
+  u = 1.0 - rmp_rng_unit(&s->rng);
+  g = floor(log(u) / s->log_q) + 1.0;
+  if (!(g < 18446744073709549568.0)) return UINT64_MAX; /* also catches NaN */
+  return (uint64_t)g;
+}
+
+RMP_DEF int rmp_sampler_refill_(rmp_sampler *s) {
+  s->countdown = rmp_sampler_draw_gap(s);
+  return s->rate > 0.0;
+}
+
+RMP_DEF rmp_status rmp_sampler_set_rate(rmp_sampler *s, double rate) {
+  if (!rmp_rate_valid(rate)) return RMP_ERR_INVALID;
+  s->rate = rate;
+  s->log_q = (rate > 0.0 && rate < 1.0) ? log1p(-rate) : 0.0;
+  if (rate > 0.0 && rate < 1.0 && !(s->log_q < 0.0)) s->log_q = -rate; /* denormal rates */
+  s->countdown = rmp_sampler_draw_gap(s);
+  return RMP_OK;
+}
+
+RMP_DEF rmp_status rmp_sampler_set_retain_rate(rmp_sampler *s, double retain_rate) {
+  if (!rmp_rate_valid(retain_rate)) return RMP_ERR_INVALID;
+  s->retain_rate = retain_rate;
+  return RMP_OK;
+}
+
+RMP_DEF rmp_status rmp_sampler_init(rmp_sampler *s, double rate, double retain_rate, uint64_t seed) {
+  if (!rmp_rate_valid(rate) || !rmp_rate_valid(retain_rate)) return RMP_ERR_INVALID;
+  memset(s, 0, sizeof(*s));
+  rmp_rng_seed(&s->rng, seed);
+  s->retain_rate = retain_rate;
+  return rmp_sampler_set_rate(s, rate);
+}
+
+RMP_DEF void rmp_sampler_reseed(rmp_sampler *s, uint64_t seed) {
+  rmp_rng_seed(&s->rng, seed);
+  s->countdown = rmp_sampler_draw_gap(s);
+}
+
+/* ---- id index: open addressing over (id + 1), shared by strtab/stacks ---- */
+
+/* Returns the slot where `hash` probing stops: either holding an id that
+ * eq() accepts, or empty. */
+#define RMP_INDEX_FIND_(index, mask, hash, ideq, out_slot)                                           \
+  do {                                                                                             \
+    uint32_t i_ = (uint32_t)(hash) & (mask);                                                       \
+    for (;;) {                                                                                     \
+      uint32_t v_ = (index)[i_];                                                                   \
+      if (v_ == 0) break;                                                                          \
+      {                                                                                            \
+        uint32_t id = v_ - 1;                                                                      \
+        (void)id;                                                                                  \
+        if (ideq) break;                                                                           \
+      }                                                                                            \
+      i_ = (i_ + 1) & (mask);                                                                      \
+    }                                                                                              \
+    (out_slot) = i_;                                                                               \
+  } while (0)
+
+typedef uint64_t (*rmp_id_hash_fn_)(const void *owner, uint32_t id);
+
+/* Keep the load at most 1/2: rebuild the index at twice the size. */
+static rmp_status rmp_index_reserve_(uint32_t **index, uint32_t *mask, uint32_t count_after,
+                                     const void *owner, rmp_id_hash_fn_ hash) {
+  uint32_t cap = *index ? *mask + 1 : 0, ncap, *ni, id;
+  if (*index && (uint64_t)count_after * 2 <= cap) return RMP_OK;
+  ncap = cap ? cap : 64;
+  while ((uint64_t)count_after * 2 > ncap) {
+    if (ncap >= (UINT32_C(1) << 31)) return RMP_ERR_NOMEM;
+    ncap *= 2;
+  }
+  ni = (uint32_t *)rmp_calloc_(ncap, sizeof(uint32_t));
+  if (!ni) return RMP_ERR_NOMEM;
+  for (id = 0; id + 1 < count_after; id++) {
+    uint32_t i = (uint32_t)hash(owner, id) & (ncap - 1);
+    while (ni[i]) i = (i + 1) & (ncap - 1);
+    ni[i] = id + 1;
+  }
+  RMP_FREE(*index);
+  *index = ni;
+  *mask = ncap - 1;
+  return RMP_OK;
+}
+
+/* ---- strtab ---- */
+
+static uint64_t rmp_strtab_hash_id_(const void *owner, uint32_t id) {
+  const rmp_strtab *t = (const rmp_strtab *)owner;
+  return rmp_hash_bytes_(t->arena + t->offs[id], t->lens[id]);
+}
+
+RMP_DEF rmp_status rmp_strtab_init(rmp_strtab *t) {
+  uint32_t id;
+  memset(t, 0, sizeof(*t));
+  return rmp_strtab_intern(t, "", 0, &id);
+}
+
+RMP_DEF void rmp_strtab_free(rmp_strtab *t) {
+  RMP_FREE(t->arena);
+  RMP_FREE(t->offs);
+  RMP_FREE(t->lens);
+  RMP_FREE(t->index);
+  memset(t, 0, sizeof(*t));
+}
+
+RMP_DEF rmp_status rmp_strtab_intern(rmp_strtab *t, const char *s, size_t len, uint32_t *id_out) {
+  uint64_t h;
+  uint32_t slot;
+  rmp_status st;
+  if (len > UINT32_MAX - 1 || (len && !s)) return RMP_ERR_INVALID;
+  h = rmp_hash_bytes_(s, len);
+  if (t->index) {
+    RMP_INDEX_FIND_(t->index, t->index_mask, h,
+                    (t->lens[id] == len && memcmp(t->arena + t->offs[id], s, len) == 0), slot);
+    if (t->index[slot]) {
+      *id_out = t->index[slot] - 1;
+      return RMP_OK;
+    }
+  }
+  if (t->count == UINT32_MAX - 1) return RMP_ERR_FULL;
+  if (t->arena_len + len + 1 > t->arena_cap) {
+    size_t nc = t->arena_cap ? t->arena_cap : 1024;
+    char *na;
+    while (nc < t->arena_len + len + 1) nc *= 2;
+    na = (char *)RMP_REALLOC(t->arena, nc);
+    if (!na) return RMP_ERR_NOMEM;
+    t->arena = na;
+    t->arena_cap = nc;
+  }
+  if (t->count + 1 > t->cap) {
+    uint32_t c1 = t->cap, c2 = t->cap;
+    if ((st = rmp_grow_((void **)&t->offs, &c1, t->count + 1, sizeof(uint64_t))) != RMP_OK) return st;
+    if ((st = rmp_grow_((void **)&t->lens, &c2, t->count + 1, sizeof(uint32_t))) != RMP_OK) return st;
+    t->cap = c1 < c2 ? c1 : c2;
+  }
+  /* Commit the string before the index so a failed index growth leaves it
+   * merely unindexed-and-uncounted (count is bumped last). */
+  if (len) memcpy(t->arena + t->arena_len, s, len);
+  t->arena[t->arena_len + len] = '\0';
+  t->offs[t->count] = t->arena_len;
+  t->lens[t->count] = (uint32_t)len;
+  if ((st = rmp_index_reserve_(&t->index, &t->index_mask, t->count + 1, t, rmp_strtab_hash_id_)) != RMP_OK)
+    return st;
+  RMP_INDEX_FIND_(t->index, t->index_mask, h, 0, slot);
+  t->index[slot] = t->count + 1;
+  t->arena_len += len + 1;
+  *id_out = t->count++;
+  return RMP_OK;
+}
+
+RMP_DEF rmp_status rmp_strtab_intern_cstr(rmp_strtab *t, const char *s, uint32_t *id) {
+  return rmp_strtab_intern(t, s, s ? strlen(s) : 0, id);
+}
+
+/* ---- stacks ---- */
+
+static inline uint64_t rmp_func_hash_(uint64_t key) { return rmp_mix64_(key); }
+static inline uint64_t rmp_pair_hash_(uint32_t a, uint32_t b) {
+  return rmp_mix64_(((uint64_t)a << 32 | b) ^ UINT64_C(0x5851f42d4c957f2d));
+}
+static uint64_t rmp_func_hash_id_(const void *o, uint32_t id) {
+  return rmp_func_hash_(((const rmp_stacks *)o)->funcs[id].key);
+}
+static uint64_t rmp_frame_hash_id_(const void *o, uint32_t id) {
+  const rmp_frame *f = &((const rmp_stacks *)o)->frames[id];
+  return rmp_pair_hash_(f->func, (uint32_t)f->line);
+}
+static uint64_t rmp_node_hash_id_(const void *o, uint32_t id) {
+  const rmp_node *n = &((const rmp_stacks *)o)->nodes[id + 1]; /* node 0 (root) is not indexed */
+  return rmp_pair_hash_(n->parent, n->frame);
+}
+
+RMP_DEF rmp_status rmp_stacks_init(rmp_stacks *st) {
+  rmp_status s;
+  memset(st, 0, sizeof(*st));
+  st->cache = (rmp_stack_cache_entry *)rmp_calloc_((size_t)1 << RMP_STACK_CACHE_BITS, sizeof(rmp_stack_cache_entry));
+  if (!st->cache) return RMP_ERR_NOMEM;
+  if ((s = rmp_grow_((void **)&st->nodes, &st->nodes_cap, 1, sizeof(rmp_node))) != RMP_OK) goto fail;
+  {
+    uint32_t c = 0;
+    if ((s = rmp_grow_((void **)&st->node_depth, &c, st->nodes_cap, sizeof(uint32_t))) != RMP_OK) goto fail;
+  }
+  st->nodes[0].parent = 0;
+  st->nodes[0].frame = RMP_NONE_;
+  st->node_depth[0] = 0;
+  st->nnodes = 1;
+  return RMP_OK;
+fail:
+  rmp_stacks_free(st);
+  return s;
+}
+
+RMP_DEF void rmp_stacks_free(rmp_stacks *st) {
+  RMP_FREE(st->funcs);
+  RMP_FREE(st->func_index);
+  RMP_FREE(st->frames);
+  RMP_FREE(st->frame_index);
+  RMP_FREE(st->nodes);
+  RMP_FREE(st->node_index);
+  RMP_FREE(st->node_depth);
+  RMP_FREE(st->cache);
+  RMP_FREE(st->marks);
+  memset(st, 0, sizeof(*st));
+}
+
+static rmp_status rmp_func_get_or_add_(rmp_stacks *st, uint64_t key, uint32_t *out) {
+  uint64_t h = rmp_func_hash_(key);
+  uint32_t slot;
+  rmp_status s;
+  if (st->func_index) {
+    RMP_INDEX_FIND_(st->func_index, st->func_mask, h, (st->funcs[id].key == key), slot);
+    if (st->func_index[slot]) {
+      *out = st->func_index[slot] - 1;
+      return RMP_OK;
+    }
+  }
+  if (st->nfuncs == UINT32_MAX - 1) return RMP_ERR_FULL;
+  if ((s = rmp_grow_((void **)&st->funcs, &st->funcs_cap, st->nfuncs + 1, sizeof(rmp_func))) != RMP_OK) return s;
+  memset(&st->funcs[st->nfuncs], 0, sizeof(rmp_func));
+  st->funcs[st->nfuncs].key = key;
+  if ((s = rmp_index_reserve_(&st->func_index, &st->func_mask, st->nfuncs + 1, st, rmp_func_hash_id_)) != RMP_OK)
+    return s;
+  RMP_INDEX_FIND_(st->func_index, st->func_mask, h, 0, slot);
+  st->func_index[slot] = st->nfuncs + 1;
+  *out = st->nfuncs++;
+  return RMP_OK;
+}
+
+static rmp_status rmp_frame_get_or_add_(rmp_stacks *st, uint32_t func, int32_t line, uint32_t *out) {
+  uint64_t h = rmp_pair_hash_(func, (uint32_t)line);
+  uint32_t slot;
+  rmp_status s;
+  if (st->frame_index) {
+    RMP_INDEX_FIND_(st->frame_index, st->frame_mask, h,
+                    (st->frames[id].func == func && st->frames[id].line == line), slot);
+    if (st->frame_index[slot]) {
+      *out = st->frame_index[slot] - 1;
+      return RMP_OK;
+    }
+  }
+  if (st->nframes == UINT32_MAX - 1) return RMP_ERR_FULL;
+  if ((s = rmp_grow_((void **)&st->frames, &st->frames_cap, st->nframes + 1, sizeof(rmp_frame))) != RMP_OK)
+    return s;
+  st->frames[st->nframes].func = func;
+  st->frames[st->nframes].line = line;
+  if ((s = rmp_index_reserve_(&st->frame_index, &st->frame_mask, st->nframes + 1, st, rmp_frame_hash_id_)) !=
+      RMP_OK)
+    return s;
+  RMP_INDEX_FIND_(st->frame_index, st->frame_mask, h, 0, slot);
+  st->frame_index[slot] = st->nframes + 1;
+  *out = st->nframes++;
+  return RMP_OK;
+}
+
+/* Node ids in the index are stored as (id - 1) + 1 = id, since the root is
+ * never looked up: the index holds nodes 1..nnodes-1. */
+static rmp_status rmp_node_get_or_add_(rmp_stacks *st, uint32_t parent, uint32_t frame, uint32_t *out) {
+  uint64_t h = rmp_pair_hash_(parent, frame);
+  uint32_t slot;
+  rmp_status s;
+  if (st->node_index) {
+    RMP_INDEX_FIND_(st->node_index, st->node_mask, h,
+                    (st->nodes[id + 1].parent == parent && st->nodes[id + 1].frame == frame), slot);
+    if (st->node_index[slot]) {
+      *out = st->node_index[slot];
+      return RMP_OK;
+    }
+  }
+  if (st->nnodes == UINT32_MAX - 1) return RMP_ERR_FULL;
+  if (st->nnodes + 1 > st->nodes_cap) {
+    uint32_t c1 = st->nodes_cap, c2 = st->nodes_cap;
+    if ((s = rmp_grow_((void **)&st->nodes, &c1, st->nnodes + 1, sizeof(rmp_node))) != RMP_OK) return s;
+    if ((s = rmp_grow_((void **)&st->node_depth, &c2, st->nnodes + 1, sizeof(uint32_t))) != RMP_OK) return s;
+    st->nodes_cap = c1 < c2 ? c1 : c2;
+  }
+  st->nodes[st->nnodes].parent = parent;
+  st->nodes[st->nnodes].frame = frame;
+  st->node_depth[st->nnodes] = st->node_depth[parent] + 1;
+  if ((s = rmp_index_reserve_(&st->node_index, &st->node_mask, st->nnodes, st, rmp_node_hash_id_)) != RMP_OK)
+    return s;
+  RMP_INDEX_FIND_(st->node_index, st->node_mask, h, 0, slot);
+  st->node_index[slot] = st->nnodes;
+  *out = st->nnodes++;
+  return RMP_OK;
+}
+
+/* Two independent 64-bit hashes of the whole stack: the cache trusts a
+ * 128-bit match (plus depth and leaf frame) instead of walking the trie.
+ * Even and odd frames go to separate lanes so that four multiply chains
+ * run in parallel instead of two long dependent ones. */
+static inline void rmp_stack_fingerprint_(const uint64_t *keys, const int *lines, size_t depth, uint64_t *h1,
+                                          uint64_t *h2) {
+  uint64_t a[2], b[2];
+  size_t i;
+  a[0] = UINT64_C(0x9E3779B97F4A7C15) ^ depth;
+  a[1] = UINT64_C(0x2545F4914F6CDD1D) ^ depth;
+  b[0] = UINT64_C(0xC2B2AE3D27D4EB4F) ^ depth;
+  b[1] = UINT64_C(0x165667B19E3779F9) ^ depth;
+  for (i = 0; i < depth; i++) {
+    uint64_t l = (uint64_t)(uint32_t)lines[i];
+    size_t lane = i & 1;
+    a[lane] = rmp_mum_(a[lane] ^ keys[i], l ^ UINT64_C(0xa0761d6478bd642f));
+    b[lane] = rmp_mum_(b[lane] ^ keys[i] ^ UINT64_C(0xe7037ed1a0b428db), (l << 32 | l) ^ UINT64_C(0x8ebc6af09c88c6e3));
+  }
+  *h1 = rmp_mum_(a[0] ^ UINT64_C(0x589965cc75374cc3), a[1] ^ UINT64_C(0x1d8e4e27c47d124f));
+  *h2 = rmp_mum_(b[0] ^ UINT64_C(0xd6e8feb86659fd93), b[1] ^ UINT64_C(0x8ebc6af09c88c6e3));
+}
+
+RMP_DEF rmp_status rmp_stack_intern(rmp_stacks *st, const uint64_t *keys, const int *lines, size_t depth,
+                                    uint32_t *id) {
+  uint64_t h1, h2;
+  rmp_stack_cache_entry *ce;
+  uint32_t node = 0;
+  size_t i;
+  if (depth == 0) {
+    *id = 0;
+    return RMP_OK;
+  }
+  if (depth > RMP_MAX_DEPTH) {
+    depth = RMP_MAX_DEPTH; /* keep the leaf end, where the allocation happened */
+    st->truncated++;
+  }
+  rmp_stack_fingerprint_(keys, lines, depth, &h1, &h2);
+  ce = &st->cache[h1 & ((1u << RMP_STACK_CACHE_BITS) - 1)];
+  if (ce->depth == depth && ce->hash == h1 && ce->hash2 == h2) {
+    const rmp_frame *leaf = &st->frames[st->nodes[ce->id].frame];
+    if (leaf->line == lines[0] && st->funcs[leaf->func].key == keys[0]) {
+      *id = ce->id;
+      return RMP_OK;
+    }
+  }
+  for (i = depth; i-- > 0;) {
+    uint32_t func, frame;
+    rmp_status s;
+    if ((s = rmp_func_get_or_add_(st, keys[i], &func)) != RMP_OK) return s;
+    if ((s = rmp_frame_get_or_add_(st, func, (int32_t)lines[i], &frame)) != RMP_OK) return s;
+    if ((s = rmp_node_get_or_add_(st, node, frame, &node)) != RMP_OK) return s;
+  }
+  ce->hash = h1;
+  ce->hash2 = h2;
+  ce->depth = (uint32_t)depth;
+  ce->id = node;
+  *id = node;
+  return RMP_OK;
+}
+
+RMP_DEF uint32_t rmp_stack_frames(const rmp_stacks *st, uint32_t id, uint32_t *frame_ids, uint32_t max) {
+  uint32_t depth = rmp_stack_depth(st, id), n = 0;
+  while (id != 0 && n < max) {
+    frame_ids[n++] = st->nodes[id].frame;
+    id = st->nodes[id].parent;
+  }
+  return depth;
+}
+
+RMP_DEF void rmp_func_resolve(rmp_stacks *st, uint32_t func_id, uint32_t name, uint32_t system_name, uint32_t file,
+                              int32_t start_line) {
+  rmp_func *f = rmp_func_get(st, func_id);
+  f->name = name;
+  f->system_name = system_name;
+  f->file = file;
+  f->start_line = start_line;
+  f->resolved = 1;
+  while (st->first_unresolved < st->nfuncs && st->funcs[st->first_unresolved].resolved) st->first_unresolved++;
+}
+
+RMP_DEF rmp_status rmp_func_rekey(rmp_stacks *st, uint32_t func_id, uint64_t new_key) {
+  uint64_t h;
+  uint32_t slot, i, j;
+  rmp_func *f = rmp_func_get(st, func_id);
+  if (f->key == new_key) return RMP_OK;
+  RMP_INDEX_FIND_(st->func_index, st->func_mask, rmp_func_hash_(new_key), (st->funcs[id].key == new_key), slot);
+  if (st->func_index[slot]) return RMP_ERR_INVALID;
+  /* Remove the old index entry with backward-shift deletion. */
+  RMP_INDEX_FIND_(st->func_index, st->func_mask, rmp_func_hash_(f->key), (id == func_id), i);
+  for (j = i;;) {
+    uint32_t k;
+    j = (j + 1) & st->func_mask;
+    if (!st->func_index[j]) break;
+    k = (uint32_t)rmp_func_hash_(st->funcs[st->func_index[j] - 1].key) & st->func_mask;
+    if ((j > i && (k <= i || k > j)) || (j < i && k <= i && k > j)) {
+      st->func_index[i] = st->func_index[j];
+      i = j;
+    }
+  }
+  st->func_index[i] = 0;
+  f->key = new_key;
+  h = rmp_func_hash_(new_key);
+  RMP_INDEX_FIND_(st->func_index, st->func_mask, h, 0, slot);
+  st->func_index[slot] = func_id + 1;
+  /* Cached fingerprints hash the old key; forget them. */
+  memset(st->cache, 0, sizeof(rmp_stack_cache_entry) << RMP_STACK_CACHE_BITS);
+  return RMP_OK;
+}
+
+RMP_DEF void rmp_stacks_each_key(const rmp_stacks *st, void (*fn)(void *ud, uint64_t key), void *ud) {
+  uint32_t i;
+  for (i = 0; i < st->nfuncs; i++) fn(ud, st->funcs[i].key);
+}
+
+RMP_DEF rmp_status rmp_stacks_mark(rmp_stacks *st, uint32_t id) {
+  if (id >= st->nnodes) return RMP_ERR_INVALID;
+  if (!st->marks) {
+    st->marks = (uint8_t *)rmp_calloc_(st->nnodes, 1);
+    if (!st->marks) return RMP_ERR_NOMEM;
+    st->marks[0] = 1;
+  }
+  while (!st->marks[id]) {
+    st->marks[id] = 1;
+    id = st->nodes[id].parent;
+  }
+  return RMP_OK;
+}
+
+static rmp_status rmp_restring_(const rmp_strtab *from, uint32_t id, rmp_strtab *to, uint32_t *out) {
+  size_t len;
+  const char *s = rmp_strtab_get(from, id, &len);
+  return rmp_strtab_intern(to, s, len, out);
+}
+
+RMP_DEF rmp_status rmp_stacks_compact(rmp_stacks *st, const rmp_strtab *strings, rmp_stacks *out,
+                                      rmp_strtab *out_strings, uint32_t *remap) {
+  uint32_t *func_map = NULL, *frame_map = NULL, i, pass;
+  rmp_status s;
+  memset(out, 0, sizeof(*out));
+  memset(out_strings, 0, sizeof(*out_strings));
+  if (!st->marks && (s = rmp_stacks_mark(st, 0)) != RMP_OK) return s;
+  func_map = (uint32_t *)rmp_calloc_(st->nfuncs + 1, sizeof(uint32_t));
+  frame_map = (uint32_t *)rmp_calloc_(st->nframes + 1, sizeof(uint32_t));
+  if (!func_map || !frame_map) {
+    s = RMP_ERR_NOMEM;
+    goto fail;
+  }
+  if ((s = rmp_stacks_init(out)) != RMP_OK || (s = rmp_strtab_init(out_strings)) != RMP_OK) goto fail;
+  /* Which functions do kept nodes use? (func_map: 1 = used, for now) */
+  for (i = 1; i < st->nnodes; i++)
+    if (st->marks[i]) func_map[st->frames[st->nodes[i].frame].func] = 1;
+  /* Resolved functions first, so first_unresolved stays a watermark. */
+  for (pass = 0; pass < 2; pass++) {
+    for (i = 0; i < st->nfuncs; i++) {
+      const rmp_func *f = &st->funcs[i];
+      uint32_t nid;
+      if (func_map[i] != 1 || (pass == 0) != (f->resolved != 0)) continue;
+      if ((s = rmp_func_get_or_add_(out, f->key, &nid)) != RMP_OK) goto fail;
+      if (f->resolved) {
+        uint32_t n, sn, fl;
+        if ((s = rmp_restring_(strings, f->name, out_strings, &n)) != RMP_OK ||
+            (s = rmp_restring_(strings, f->system_name, out_strings, &sn)) != RMP_OK ||
+            (s = rmp_restring_(strings, f->file, out_strings, &fl)) != RMP_OK)
+          goto fail;
+        rmp_func_resolve(out, nid, n, sn, fl, f->start_line);
+      }
+      func_map[i] = nid + 2; /* 0 unused, 1 used-unassigned, else id + 2 */
+    }
+  }
+  for (i = 0; i <= st->nframes; i++) frame_map[i] = RMP_NONE_;
+  remap[0] = 0;
+  /* Parents precede children in id order, so one forward pass suffices. */
+  for (i = 1; i < st->nnodes; i++) {
+    const rmp_node *n = &st->nodes[i];
+    if (!st->marks[i]) {
+      remap[i] = RMP_NONE_;
+      continue;
+    }
+    if (frame_map[n->frame] == RMP_NONE_) {
+      const rmp_frame *f = &st->frames[n->frame];
+      if ((s = rmp_frame_get_or_add_(out, func_map[f->func] - 2, f->line, &frame_map[n->frame])) != RMP_OK) goto fail;
+    }
+    if ((s = rmp_node_get_or_add_(out, remap[n->parent], frame_map[n->frame], &remap[i])) != RMP_OK) goto fail;
+  }
+  out->truncated = st->truncated;
+  RMP_FREE(func_map);
+  RMP_FREE(frame_map);
+  RMP_FREE(st->marks);
+  st->marks = NULL;
+  return RMP_OK;
+fail:
+  RMP_FREE(func_map);
+  RMP_FREE(frame_map);
+  RMP_FREE(st->marks);
+  st->marks = NULL;
+  rmp_stacks_free(out);
+  rmp_strtab_free(out_strings);
+  return s;
+}
+
+/* ---- live table ---- */
+
+RMP_DEF rmp_status rmp_live_init(rmp_live *t, uint32_t max_entries) {
+  memset(t, 0, sizeof(*t));
+  if (max_entries == 0 || max_entries > (UINT32_C(1) << 30)) return RMP_ERR_INVALID;
+  t->slots = (rmp_live_entry *)rmp_calloc_(64, sizeof(rmp_live_entry));
+  if (!t->slots) return RMP_ERR_NOMEM;
+  t->mask = 63;
+  t->max = max_entries;
+  return RMP_OK;
+}
+
+RMP_DEF void rmp_live_free(rmp_live *t) {
+  RMP_FREE(t->slots);
+  memset(t, 0, sizeof(*t));
+}
+
+RMP_DEF rmp_status rmp_live_set_max(rmp_live *t, uint32_t max_entries) {
+  if (max_entries == 0 || max_entries > (UINT32_C(1) << 30)) return RMP_ERR_INVALID;
+  t->max = max_entries;
+  return RMP_OK;
+}
+
+/* Place e without looking for an existing copy of its address first
+ * (callers know it is absent, or accept overwriting it). */
+static void rmp_live_place_(rmp_live *t, const rmp_live_entry *e) {
+  uint32_t i = rmp_live_home_(t, e->addr);
+  for (;;) {
+    rmp_live_entry *s = &t->slots[i];
+    if (s->addr == 0) {
+      *s = *e;
+      t->count++;
+      return;
+    }
+    if (s->addr == e->addr) {
+      *s = *e;
+      return;
+    }
+    i = (i + 1) & t->mask;
+  }
+}
+
+static rmp_status rmp_live_grow_(rmp_live *t) {
+  uint32_t ncap = (t->mask + 1) * 2, i, oldcap = t->mask + 1;
+  rmp_live_entry *old = t->slots, *ns = (rmp_live_entry *)rmp_calloc_(ncap, sizeof(rmp_live_entry));
+  if (!ns) return RMP_ERR_NOMEM;
+  t->slots = ns;
+  t->mask = ncap - 1;
+  t->count = 0;
+  for (i = 0; i < oldcap; i++)
+    if (old[i].addr) rmp_live_place_(t, &old[i]);
+  RMP_FREE(old);
+  return RMP_OK;
+}
+
+RMP_DEF rmp_status rmp_live_insert(rmp_live *t, const rmp_live_entry *e) {
+  rmp_live_entry *cur;
+  if (e->addr == 0) return RMP_ERR_INVALID;
+  cur = rmp_live_lookup(t, e->addr);
+  if (cur) {
+    *cur = *e;
+    t->replaced++;
+    return RMP_OK;
+  }
+  if (t->count >= t->max) {
+    t->dropped++;
+    return RMP_ERR_FULL;
+  }
+  /* Load stays at most 1/2, so probes stay short and an empty slot exists. */
+  if ((uint64_t)(t->count + 1) * 2 > (uint64_t)t->mask + 1) {
+    rmp_status s = rmp_live_grow_(t);
+    if (s != RMP_OK) {
+      t->dropped++;
+      return s;
+    }
+  }
+  rmp_live_place_(t, e);
+  return RMP_OK;
+}
+
+/* Backward-shift deletion: no tombstones, so probe lengths never decay. */
+static void rmp_live_delete_at_(rmp_live *t, uint32_t i) {
+  uint32_t j = i;
+  for (;;) {
+    uint32_t k;
+    j = (j + 1) & t->mask;
+    if (t->slots[j].addr == 0) break;
+    k = rmp_live_home_(t, t->slots[j].addr);
+    /* The entry at j may fill the hole at i unless its home lies in (i, j]. */
+    if ((j > i && (k <= i || k > j)) || (j < i && k <= i && k > j)) {
+      t->slots[i] = t->slots[j];
+      i = j;
+    }
+  }
+  t->slots[i].addr = 0;
+  t->count--;
+}
+
+RMP_DEF int rmp_live_delete(rmp_live *t, uintptr_t addr) {
+  rmp_live_entry *e;
+  if (addr == 0 || !(e = rmp_live_lookup(t, addr))) return 0;
+  rmp_live_delete_at_(t, (uint32_t)(e - t->slots));
+  return 1;
+}
+
+RMP_DEF int rmp_live_move(rmp_live *t, uintptr_t from, uintptr_t to) {
+  rmp_live_entry *e, copy;
+  if (from == 0 || to == 0 || !(e = rmp_live_lookup(t, from))) return 0;
+  if (from == to) return 1;
+  copy = *e;
+  copy.addr = to;
+  rmp_live_delete_at_(t, (uint32_t)(e - t->slots));
+  rmp_live_place_(t, &copy);
+  return 1;
+}
+
+static uint32_t rmp_live_first_empty_(const rmp_live *t) {
+  uint32_t i = 0;
+  while (t->slots[i].addr) i++; /* load <= 1/2 guarantees one */
+  return i;
+}
+
+/* Visiting from just after an empty slot means no cluster wraps past the
+ * start, so a backward shift only ever pulls unvisited entries into the
+ * slot just emptied, which is then examined again. */
+RMP_DEF size_t rmp_live_sweep(rmp_live *t, rmp_live_keep_fn keep, void *ud) {
+  uint32_t start = rmp_live_first_empty_(t), n = 1, cap = t->mask + 1;
+  size_t removed = 0;
+  while (n < cap) {
+    uint32_t i = (start + n) & t->mask;
+    if (t->slots[i].addr && !keep(ud, &t->slots[i])) {
+      rmp_live_delete_at_(t, i);
+      removed++;
+      continue;
+    }
+    n++;
+  }
+  return removed;
+}
+
+#define RMP_REKEY_CHUNK_ 64
+
+RMP_DEF size_t rmp_live_rekey(rmp_live *t, rmp_live_loc_fn loc, void *ud) {
+  rmp_live_entry local[RMP_REKEY_CHUNK_], *buf;
+  size_t bufcap, moved = 0, nbuf, k;
+  int again = 1;
+  buf = t->count ? (rmp_live_entry *)RMP_MALLOC(sizeof(rmp_live_entry) * t->count) : NULL;
+  bufcap = buf ? t->count : RMP_REKEY_CHUNK_;
+  if (!buf) buf = local;
+  /* All moved entries come out before any goes back in, so a new address
+   * can never collide with an old one still waiting to move. Without the
+   * scratch list, bounded chunks and repeated passes (loc is idempotent). */
+  while (again) {
+    uint32_t start = rmp_live_first_empty_(t), n = 1, cap = t->mask + 1;
+    again = 0;
+    nbuf = 0;
+    while (n < cap) {
+      uint32_t i = (start + n) & t->mask;
+      rmp_live_entry *e = &t->slots[i];
+      if (e->addr) {
+        uintptr_t na = loc(ud, e->addr);
+        if (na != e->addr && na != 0) {
+          if (nbuf == bufcap) {
+            again = 1;
+            break;
+          }
+          buf[nbuf] = *e;
+          buf[nbuf++].addr = na;
+          rmp_live_delete_at_(t, i);
+          continue;
+        }
+      }
+      n++;
+    }
+    for (k = 0; k < nbuf; k++) rmp_live_place_(t, &buf[k]);
+    moved += nbuf;
+  }
+  if (buf != local) RMP_FREE(buf);
+  return moved;
+}
+
+/* ---- allocation samples ---- */
+
+RMP_DEF rmp_status rmp_allocs_init(rmp_allocs *a, uint32_t max) {
+  memset(a, 0, sizeof(*a));
+  if (max == 0) return RMP_ERR_INVALID;
+  a->max = max;
+  return RMP_OK;
+}
+
+RMP_DEF void rmp_allocs_free(rmp_allocs *a) {
+  RMP_FREE(a->v);
+  a->v = NULL;
+  a->n = a->cap = 0;
+}
+
+RMP_DEF rmp_status rmp_allocs_push(rmp_allocs *a, const rmp_alloc_sample *s) {
+  if (a->n >= a->max) {
+    a->dropped++;
+    return RMP_ERR_FULL;
+  }
+  if (a->n == a->cap) {
+    uint32_t c = a->cap;
+    if (rmp_grow_((void **)&a->v, &c, a->n + 1, sizeof(*a->v)) != RMP_OK) {
+      a->dropped++;
+      return RMP_ERR_NOMEM;
+    }
+    a->cap = c;
+  }
+  a->v[a->n++] = *s;
+  return RMP_OK;
+}
+
+/* ---- profiler ---- */
+
+RMP_DEF void rmp_config_default(rmp_config *c) {
+  c->sample_rate = 1.0;
+  c->retain_rate = 1.0;
+  c->max_alloc_samples = 10000;
+  c->max_heap_samples = 50000;
+  c->seed = UINT64_C(0x853c49e6748fea9b);
+}
+
+RMP_DEF rmp_status rmp_config_check(const rmp_config *c) {
+  if (!rmp_rate_valid(c->sample_rate) || !rmp_rate_valid(c->retain_rate)) return RMP_ERR_INVALID;
+  if (c->max_alloc_samples == 0 || c->max_heap_samples == 0 || c->max_heap_samples > (UINT32_C(1) << 30))
+    return RMP_ERR_INVALID;
+  return RMP_OK;
+}
+
+RMP_DEF rmp_status rmp_profiler_init(rmp_profiler *p, const rmp_config *c) {
+  rmp_status s;
+  memset(p, 0, sizeof(*p));
+  if ((s = rmp_config_check(c)) != RMP_OK) return s;
+  if ((s = rmp_sampler_init(&p->sampler, c->sample_rate, c->retain_rate, c->seed)) != RMP_OK) return s;
+  if ((s = rmp_strtab_init(&p->strings)) != RMP_OK || (s = rmp_stacks_init(&p->stacks)) != RMP_OK ||
+      (s = rmp_live_init(&p->live, c->max_heap_samples)) != RMP_OK ||
+      (s = rmp_allocs_init(&p->allocs, c->max_alloc_samples)) != RMP_OK) {
+    rmp_profiler_free(p);
+    return s;
+  }
+  return RMP_OK;
+}
+
+RMP_DEF void rmp_profiler_free(rmp_profiler *p) {
+  rmp_strtab_free(&p->strings);
+  rmp_stacks_free(&p->stacks);
+  rmp_live_free(&p->live);
+  rmp_allocs_free(&p->allocs);
+}
+
+RMP_DEF rmp_status rmp_track(rmp_profiler *p, uintptr_t addr, uint32_t stack, uint32_t klass, uint64_t size,
+                             uint32_t epoch) {
+  rmp_live_entry e;
+  rmp_status s;
+  e.addr = addr;
+  e.stack = stack;
+  e.klass = klass;
+  e.epoch = epoch;
+  e.size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
+  s = rmp_live_insert(&p->live, &e);
+  if (rmp_sampler_retain(&p->sampler)) {
+    rmp_alloc_sample a;
+    rmp_status s2;
+    memset(&a, 0, sizeof(a));
+    a.stack = stack;
+    a.klass = klass;
+    a.size = size;
+    a.epoch = epoch;
+    s2 = rmp_allocs_push(&p->allocs, &a);
+    if (s == RMP_OK) s = s2;
+  }
+  return s;
+}
+
+RMP_DEF void rmp_snapshot_free(rmp_snapshot *snap) {
+  rmp_strtab_free(&snap->strings);
+  rmp_stacks_free(&snap->stacks);
+  RMP_FREE(snap->live);
+  RMP_FREE(snap->allocs);
+  memset(snap, 0, sizeof(*snap));
+}
+
+RMP_DEF rmp_status rmp_profiler_rotate(rmp_profiler *p, rmp_snapshot *snap, uint32_t *extra_stacks, size_t nextra,
+                                       uint64_t now_ns, uint32_t epoch_now) {
+  rmp_stacks nst;
+  rmp_strtab nstr;
+  uint32_t *remap = NULL, *kmap = NULL, i, n = 0;
+  rmp_live_entry *copy = NULL;
+  rmp_status s = RMP_OK;
+  size_t k;
+  memset(snap, 0, sizeof(*snap));
+  for (k = 0; k < nextra; k++)
+    if (extra_stacks[k] >= p->stacks.nnodes) return RMP_ERR_INVALID;
+  if (p->live.count) {
+    copy = (rmp_live_entry *)RMP_MALLOC(sizeof(rmp_live_entry) * p->live.count);
+    if (!copy) return RMP_ERR_NOMEM;
+  }
+  remap = (uint32_t *)rmp_calloc_(p->stacks.nnodes, sizeof(uint32_t));
+  kmap = (uint32_t *)rmp_calloc_(p->strings.count, sizeof(uint32_t));
+  if (!remap || !kmap) {
+    s = RMP_ERR_NOMEM;
+    goto fail;
+  }
+  if ((s = rmp_stacks_mark(&p->stacks, 0)) != RMP_OK) goto fail;
+  for (i = 0; i <= p->live.mask; i++) {
+    const rmp_live_entry *e = &p->live.slots[i];
+    if (!e->addr) continue;
+    copy[n++] = *e;
+    if ((s = rmp_stacks_mark(&p->stacks, e->stack)) != RMP_OK) goto fail;
+  }
+  for (k = 0; k < nextra; k++)
+    if ((s = rmp_stacks_mark(&p->stacks, extra_stacks[k])) != RMP_OK) goto fail;
+  if ((s = rmp_stacks_compact(&p->stacks, &p->strings, &nst, &nstr, remap)) != RMP_OK) goto fail;
+  /* Class names of live objects move to the new string table too. */
+  for (i = 0; i < p->strings.count; i++) kmap[i] = RMP_NONE_;
+  for (k = 0; k < n; k++) {
+    uint32_t c = copy[k].klass < p->strings.count ? copy[k].klass : 0;
+    if (kmap[c] == RMP_NONE_ && (s = rmp_restring_(&p->strings, c, &nstr, &kmap[c])) != RMP_OK) {
+      rmp_stacks_free(&nst);
+      rmp_strtab_free(&nstr);
+      goto fail;
+    }
+  }
+  /* Nothing can fail from here on: commit. */
+  for (i = 0; i <= p->live.mask; i++) {
+    rmp_live_entry *e = &p->live.slots[i];
+    if (!e->addr) continue;
+    e->stack = remap[e->stack];
+    e->klass = e->klass < p->strings.count ? kmap[e->klass] : 0;
+  }
+  for (k = 0; k < nextra; k++) extra_stacks[k] = remap[extra_stacks[k]];
+  snap->strings = p->strings;
+  snap->stacks = p->stacks;
+  p->strings = nstr;
+  p->stacks = nst;
+  snap->live = copy;
+  snap->nlive = n;
+  snap->allocs = p->allocs.v;
+  snap->nallocs = p->allocs.n;
+  p->allocs.v = NULL;
+  p->allocs.n = p->allocs.cap = 0;
+  snap->sample_rate = p->sampler.rate;
+  snap->retain_rate = p->sampler.retain_rate;
+  snap->heap_dropped = p->live.dropped - p->heap_dropped_at_rotate;
+  snap->allocs_dropped = p->allocs.dropped - p->allocs_dropped_at_rotate;
+  snap->stacks_dropped = p->stacks_dropped - p->stacks_dropped_at_rotate;
+  p->heap_dropped_at_rotate = p->live.dropped;
+  p->allocs_dropped_at_rotate = p->allocs.dropped;
+  p->stacks_dropped_at_rotate = p->stacks_dropped;
+  snap->start_ns = p->interval_start_ns;
+  snap->end_ns = now_ns;
+  snap->epoch_now = epoch_now;
+  p->interval_start_ns = now_ns;
+  RMP_FREE(remap);
+  RMP_FREE(kmap);
+  return RMP_OK;
+fail:
+  RMP_FREE(p->stacks.marks);
+  p->stacks.marks = NULL;
+  RMP_FREE(copy);
+  RMP_FREE(remap);
+  RMP_FREE(kmap);
+  return s;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RMP_IMPLEMENTATION_DONE_ */
+#endif /* RMP_IMPLEMENTATION */
