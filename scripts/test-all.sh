@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The one test command (README "Run every test"; .ci/run calls exactly this).
+# On a fresh Debian 12 machine it installs its packages, then builds and runs
+# every test: the C suite plain (gcc) and under ASan+UBSan (clang), the gem's
+# suite against an offline-installed .gem, the fuzz regression run and the
+# instruction-count benchmark gate. Exits non-zero if any stage fails.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${RMP_TEST_DIR:-$root/build-test}
+jobs=${RMP_JOBS:-2}
+mkdir -p "$out"
+
+bash "$root/scripts/install-deps.sh" || { echo "FAILED: installing Debian packages"; exit 1; }
+
+passed=0 failed=0 failed_names=()
+stage() { # stage NAME COMMAND...
+  local name=$1; shift
+  echo "=== $name"
+  local t0=$SECONDS
+  if "$@"; then
+    passed=$((passed + 1)); echo "=== $name: ok ($((SECONDS - t0)) s)"
+  else
+    failed=$((failed + 1)); failed_names+=("$name"); echo "=== $name: FAILED ($((SECONDS - t0)) s)"
+  fi
+}
+
+c_suite() { # c_suite DIR CC CXX CMAKE_ARGS...
+  local dir=$1 cc=$2 cxx=$3; shift 3
+  cmake -S "$root" -B "$dir" -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" "$@" >"$dir.configure.log" 2>&1 \
+    || { cat "$dir.configure.log"; return 1; }
+  cmake --build "$dir" -j"$jobs" || return 1
+  ctest --test-dir "$dir" --output-on-failure -j"$jobs"
+}
+
+stage "C tests (gcc, plain)" c_suite "$out/gcc" gcc g++ -DCMAKE_BUILD_TYPE=RelWithDebInfo
+stage "C tests (clang, ASan+UBSan)" c_suite "$out/clang-asan" clang clang++ -DCMAKE_BUILD_TYPE=Debug -DRMP_SANITIZE=ON
+[ -f "$root/ruby/scripts/test.sh" ] && stage "Ruby gem tests" bash "$root/ruby/scripts/test.sh"
+[ -f "$root/scripts/test-fuzz.sh" ] && stage "Fuzz regression" bash "$root/scripts/test-fuzz.sh" "$out/fuzz"
+[ -f "$root/scripts/bench-gate.sh" ] && stage "Benchmark gate (callgrind)" bash "$root/scripts/bench-gate.sh" "$out/gate"
+
+echo
+[ "$failed" -gt 0 ] && printf 'failed stage: %s\n' "${failed_names[@]}"
+echo "stages: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
