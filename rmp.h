@@ -851,20 +851,26 @@ static rmp_status rmp_node_get_or_add_(rmp_stacks *st, uint32_t parent, uint32_t
  * run in parallel instead of two long dependent ones. */
 static inline void rmp_stack_fingerprint_(const uint64_t *keys, const int *lines, size_t depth, uint64_t *h1,
                                           uint64_t *h2) {
-  uint64_t a[2], b[2];
-  size_t i;
-  a[0] = UINT64_C(0x9E3779B97F4A7C15) ^ depth;
-  a[1] = UINT64_C(0x2545F4914F6CDD1D) ^ depth;
-  b[0] = UINT64_C(0xC2B2AE3D27D4EB4F) ^ depth;
-  b[1] = UINT64_C(0x165667B19E3779F9) ^ depth;
-  for (i = 0; i < depth; i++) {
-    uint64_t l = (uint64_t)(uint32_t)lines[i];
-    size_t lane = i & 1;
-    a[lane] = rmp_mum_(a[lane] ^ keys[i], l ^ UINT64_C(0xa0761d6478bd642f));
-    b[lane] = rmp_mum_(b[lane] ^ keys[i] ^ UINT64_C(0xe7037ed1a0b428db), (l << 32 | l) ^ UINT64_C(0x8ebc6af09c88c6e3));
+  const uint64_t m1 = UINT64_C(0xa0761d6478bd642f), m2 = UINT64_C(0xe7037ed1a0b428db),
+                 m3 = UINT64_C(0x8ebc6af09c88c6e3);
+  uint64_t a0 = UINT64_C(0x9E3779B97F4A7C15) ^ depth, a1 = UINT64_C(0x2545F4914F6CDD1D);
+  uint64_t b0 = UINT64_C(0xC2B2AE3D27D4EB4F) ^ depth, b1 = UINT64_C(0x165667B19E3779F9);
+  size_t i = 0;
+  /* Unrolled by hand: lanes indexed through an array end up in memory. */
+  for (; i + 1 < depth; i += 2) {
+    uint64_t l0 = (uint32_t)lines[i], l1 = (uint32_t)lines[i + 1];
+    a0 = rmp_mum_(a0 ^ keys[i], l0 ^ m1);
+    a1 = rmp_mum_(a1 ^ keys[i + 1], l1 ^ m1);
+    b0 = rmp_mum_(b0 ^ keys[i] ^ m2, (l0 << 32 | l0) ^ m3);
+    b1 = rmp_mum_(b1 ^ keys[i + 1] ^ m2, (l1 << 32 | l1) ^ m3);
   }
-  *h1 = rmp_mum_(a[0] ^ UINT64_C(0x589965cc75374cc3), a[1] ^ UINT64_C(0x1d8e4e27c47d124f));
-  *h2 = rmp_mum_(b[0] ^ UINT64_C(0xd6e8feb86659fd93), b[1] ^ UINT64_C(0x8ebc6af09c88c6e3));
+  if (i < depth) {
+    uint64_t l0 = (uint32_t)lines[i];
+    a0 = rmp_mum_(a0 ^ keys[i], l0 ^ m1);
+    b0 = rmp_mum_(b0 ^ keys[i] ^ m2, (l0 << 32 | l0) ^ m3);
+  }
+  *h1 = rmp_mum_(a0 ^ m2, a1 ^ m3);
+  *h2 = rmp_mum_(b0 ^ m1, b1 ^ m2);
 }
 
 RMP_DEF rmp_status rmp_stack_intern(rmp_stacks *st, const uint64_t *keys, const int *lines, size_t depth,
