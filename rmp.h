@@ -20,7 +20,7 @@
  *       if (rmp_sample_tick(&p)) {
  *           uint32_t stack;
  *           rmp_stack_intern(&p.stacks, keys, lines, depth, &stack);
- *           rmp_track(&p, (uintptr_t)obj, stack, class_name_id, size);
+ *           rmp_track(&p, (uintptr_t)obj, stack, class_name_id, size, epoch);
  *       }
  *       // when objects die (e.g. after a GC's mark phase)
  *       rmp_live_sweep(&p.live, still_alive_fn, ud);
@@ -423,7 +423,13 @@ RMP_DEF rmp_status rmp_config_check(const rmp_config *c);
 RMP_DEF rmp_status rmp_profiler_init(rmp_profiler *p, const rmp_config *c);
 RMP_DEF void rmp_profiler_free(rmp_profiler *p);
 
-static inline int rmp_sample_tick(rmp_profiler *p) { return rmp_sampler_tick(&p->sampler); }
+RMP_DEF int rmp_profiler_refill_(rmp_profiler *p);
+/* The hot path: nonzero when this allocation is sampled (counted in
+ * samples_taken). */
+static inline int rmp_sample_tick(rmp_profiler *p) {
+  if (RMP_LIKELY(--p->sampler.countdown != 0)) return 0;
+  return rmp_profiler_refill_(p);
+}
 
 /* Record a sampled allocation: into the live table, and (subject to the
  * retain rate) into the allocations buffer. Drops are counted. */
@@ -1300,6 +1306,12 @@ RMP_DEF void rmp_profiler_free(rmp_profiler *p) {
   rmp_stacks_free(&p->stacks);
   rmp_live_free(&p->live);
   rmp_allocs_free(&p->allocs);
+}
+
+RMP_DEF int rmp_profiler_refill_(rmp_profiler *p) {
+  int hit = rmp_sampler_refill_(&p->sampler);
+  p->samples_taken += (uint64_t)hit;
+  return hit;
 }
 
 RMP_DEF rmp_status rmp_track(rmp_profiler *p, uintptr_t addr, uint32_t stack, uint32_t klass, uint64_t size,
