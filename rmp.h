@@ -388,6 +388,7 @@ typedef struct rmp_config {
   uint32_t max_alloc_samples;     /* default 10000 */
   uint32_t max_heap_samples;      /* default 50000 */
   uint64_t seed;                  /* PRNG seed */
+  uint64_t start_ns;              /* wall clock at start: the first interval's start */
 } rmp_config;
 
 typedef struct rmp_profiler {
@@ -658,8 +659,10 @@ static uint64_t rmp_strtab_hash_id_(const void *owner, uint32_t id) {
 
 RMP_DEF rmp_status rmp_strtab_init(rmp_strtab *t) {
   uint32_t id;
+  rmp_status st;
   memset(t, 0, sizeof(*t));
-  return rmp_strtab_intern(t, "", 0, &id);
+  if ((st = rmp_strtab_intern(t, "", 0, &id)) != RMP_OK) rmp_strtab_free(t);
+  return st;
 }
 
 RMP_DEF void rmp_strtab_free(rmp_strtab *t) {
@@ -1278,6 +1281,7 @@ RMP_DEF void rmp_config_default(rmp_config *c) {
   c->max_alloc_samples = 10000;
   c->max_heap_samples = 50000;
   c->seed = UINT64_C(0x853c49e6748fea9b);
+  c->start_ns = 0;
 }
 
 RMP_DEF rmp_status rmp_config_check(const rmp_config *c) {
@@ -1292,6 +1296,7 @@ RMP_DEF rmp_status rmp_profiler_init(rmp_profiler *p, const rmp_config *c) {
   memset(p, 0, sizeof(*p));
   if ((s = rmp_config_check(c)) != RMP_OK) return s;
   if ((s = rmp_sampler_init(&p->sampler, c->sample_rate, c->retain_rate, c->seed)) != RMP_OK) return s;
+  p->interval_start_ns = c->start_ns;
   if ((s = rmp_strtab_init(&p->strings)) != RMP_OK || (s = rmp_stacks_init(&p->stacks)) != RMP_OK ||
       (s = rmp_live_init(&p->live, c->max_heap_samples)) != RMP_OK ||
       (s = rmp_allocs_init(&p->allocs, c->max_alloc_samples)) != RMP_OK) {
