@@ -244,6 +244,7 @@ typedef struct rmp_stacks {
   rmp_stack_cache_entry *cache;               /* 1 << RMP_STACK_CACHE_BITS */
   uint32_t first_unresolved;                  /* funcs below this are resolved */
   uint8_t *marks;                             /* per node, during compaction */
+  uint32_t marks_len;
   uint64_t truncated;                         /* stacks cut at RMP_MAX_DEPTH */
 } rmp_stacks;
 
@@ -286,7 +287,8 @@ RMP_DEF void rmp_stacks_each_key(const rmp_stacks *st, void (*fn)(void *ud, uint
 /* Compaction, in two phases. Mark every stack id still referenced, then
  * build a fresh, compacted copy: `out` receives only the marked stacks, the
  * frames and functions they use, and their strings re-interned from
- * `strings` into `out_strings`. remap[old id] = new id, or UINT32_MAX for a
+ * `strings` into `out_strings`. This call initialises `out` and
+ * `out_strings` itself (pass uninitialised structs). remap[old id] = new id, or UINT32_MAX for a
  * dropped stack; remap must hold st->nnodes entries. The source is left
  * intact (rotation hands it to the snapshot) except that marks are cleared. */
 RMP_DEF rmp_status rmp_stacks_mark(rmp_stacks *st, uint32_t id);
@@ -337,12 +339,14 @@ static inline rmp_live_entry *rmp_live_lookup(const rmp_live *t, uintptr_t addr)
   }
 }
 
-/* RMP_OK, RMP_ERR_FULL (counted in dropped) or RMP_ERR_NOMEM. An address
- * already present is overwritten (its object died unnoticed). */
+/* RMP_OK, RMP_ERR_FULL (counted in dropped), RMP_ERR_NOMEM, or
+ * RMP_ERR_INVALID for address 0. An address already present is overwritten
+ * (its object died unnoticed) and counted in replaced. */
 RMP_DEF rmp_status rmp_live_insert(rmp_live *t, const rmp_live_entry *e);
 /* 1 if removed, 0 if absent. */
 RMP_DEF int rmp_live_delete(rmp_live *t, uintptr_t addr);
-/* The object at from moved to to. 1 if moved, 0 if from was absent. */
+/* The object at from moved to to. 1 if moved, 0 if from was absent. An
+ * entry already at `to` is overwritten (that object died unnoticed). */
 RMP_DEF int rmp_live_move(rmp_live *t, uintptr_t from, uintptr_t to);
 
 /* Visit every entry once; keep(ud, e) returns 0 to delete e. keep may edit
@@ -419,7 +423,8 @@ typedef struct rmp_snapshot {
 } rmp_snapshot;
 
 RMP_DEF void rmp_config_default(rmp_config *c);
-/* RMP_ERR_INVALID for a rate outside [0,1] or a zero bound. */
+/* RMP_ERR_INVALID for a rate outside [0,1], a zero bound, or a heap bound
+ * above 2^30 (rmp_live_init and rmp_live_set_max share that limit). */
 RMP_DEF rmp_status rmp_config_check(const rmp_config *c);
 RMP_DEF rmp_status rmp_profiler_init(rmp_profiler *p, const rmp_config *c);
 RMP_DEF void rmp_profiler_free(rmp_profiler *p);
@@ -974,13 +979,29 @@ RMP_DEF void rmp_stacks_each_key(const rmp_stacks *st, void (*fn)(void *ud, uint
   for (i = 0; i < st->nfuncs; i++) fn(ud, st->funcs[i].key);
 }
 
+/* Marks cover every node, including ones interned after marking began. */
+static rmp_status rmp_marks_fit_(rmp_stacks *st) {
+  uint8_t *m;
+  if (st->marks && st->marks_len >= st->nnodes) return RMP_OK;
+  m = (uint8_t *)RMP_REALLOC(st->marks, st->nnodes);
+  if (!m) return RMP_ERR_NOMEM;
+  memset(m + st->marks_len, 0, st->nnodes - st->marks_len);
+  m[0] = 1;
+  st->marks = m;
+  st->marks_len = st->nnodes;
+  return RMP_OK;
+}
+
+static void rmp_marks_drop_(rmp_stacks *st) {
+  RMP_FREE(st->marks);
+  st->marks = NULL;
+  st->marks_len = 0;
+}
+
 RMP_DEF rmp_status rmp_stacks_mark(rmp_stacks *st, uint32_t id) {
+  rmp_status s;
   if (id >= st->nnodes) return RMP_ERR_INVALID;
-  if (!st->marks) {
-    st->marks = (uint8_t *)rmp_calloc_(st->nnodes, 1);
-    if (!st->marks) return RMP_ERR_NOMEM;
-    st->marks[0] = 1;
-  }
+  if ((s = rmp_marks_fit_(st)) != RMP_OK) return s;
   while (!st->marks[id]) {
     st->marks[id] = 1;
     id = st->nodes[id].parent;
@@ -1000,7 +1021,7 @@ RMP_DEF rmp_status rmp_stacks_compact(rmp_stacks *st, const rmp_strtab *strings,
   rmp_status s;
   memset(out, 0, sizeof(*out));
   memset(out_strings, 0, sizeof(*out_strings));
-  if (!st->marks && (s = rmp_stacks_mark(st, 0)) != RMP_OK) return s;
+  if ((s = rmp_marks_fit_(st)) != RMP_OK) return s;
   func_map = (uint32_t *)rmp_calloc_(st->nfuncs + 1, sizeof(uint32_t));
   frame_map = (uint32_t *)rmp_calloc_(st->nframes + 1, sizeof(uint32_t));
   if (!func_map || !frame_map) {
@@ -1047,14 +1068,12 @@ RMP_DEF rmp_status rmp_stacks_compact(rmp_stacks *st, const rmp_strtab *strings,
   out->truncated = st->truncated;
   RMP_FREE(func_map);
   RMP_FREE(frame_map);
-  RMP_FREE(st->marks);
-  st->marks = NULL;
+  rmp_marks_drop_(st);
   return RMP_OK;
 fail:
   RMP_FREE(func_map);
   RMP_FREE(frame_map);
-  RMP_FREE(st->marks);
-  st->marks = NULL;
+  rmp_marks_drop_(st);
   rmp_stacks_free(out);
   rmp_strtab_free(out_strings);
   return s;
@@ -1426,8 +1445,7 @@ RMP_DEF rmp_status rmp_profiler_rotate(rmp_profiler *p, rmp_snapshot *snap, uint
   RMP_FREE(kmap);
   return RMP_OK;
 fail:
-  RMP_FREE(p->stacks.marks);
-  p->stacks.marks = NULL;
+  rmp_marks_drop_(&p->stacks);
   RMP_FREE(copy);
   RMP_FREE(remap);
   RMP_FREE(kmap);
