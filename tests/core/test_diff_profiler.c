@@ -1,0 +1,341 @@
+/* Randomized differential test of the whole profiler, the way the Ruby shim
+ * drives it: intern a stack, name new functions, intern the class name,
+ * rmp_track; objects die (delete, sweep) and move; every ~1000 operations
+ * rmp_profiler_rotate with a few extra stack ids. The model is the test's
+ * own record of objects, allocation samples and per-interval drops, with
+ * stacks as indices into a fixed set of shapes. After each rotation the
+ * snapshot and the profiler must both decode to the model, and the
+ * profiler's tables must hold exactly what live objects and extras use:
+ * nodes = distinct prefixes of their shapes + 1, funcs = distinct keys,
+ * strings = the distinct names those need.
+ * Usage: test_diff_profiler [ops] (default 300000). */
+#include <string.h>
+
+#include "check.h"
+#include "rmp.h"
+
+#define NSHAPES 400
+#define NKEYS 80
+#define MAXD 60
+#define NCLASSES 30
+#define NADDR 3000
+#define MAX_HEAP 600
+#define MAX_ALLOCS 300
+#define NEXTRA 3
+
+typedef struct shape {
+  int key[MAXD]; /* key indices, leaf first */
+  int line[MAXD];
+  int depth;
+  int nprefix;
+  uint32_t prefix[MAXD]; /* static-trie node of each root-anchored prefix */
+} shape;
+
+static shape shapes[NSHAPES];
+static uint64_t rawkey[NKEYS];
+
+/* A static trie over all shapes, to count distinct prefixes of any subset. */
+static uint32_t tn_parent[NSHAPES * MAXD + 1], tn_key[NSHAPES * MAXD + 1];
+static int tn_line[NSHAPES * MAXD + 1];
+static uint32_t ntn = 1;
+
+static uint32_t trie_child(uint32_t parent, int key, int line) {
+  for (uint32_t i = 1; i < ntn; i++) /* linear: built once, small */
+    if (tn_parent[i] == parent && tn_key[i] == (uint32_t)key && tn_line[i] == line) return i;
+  tn_parent[ntn] = parent;
+  tn_key[ntn] = (uint32_t)key;
+  tn_line[ntn] = line;
+  return ntn++;
+}
+
+static void make_shapes(rmpt_rand *r) {
+  for (int k = 0; k < NKEYS; k++) rawkey[k] = (rmpt_next(r) | 1) & ~UINT64_C(6);
+  for (int s = 0; s < NSHAPES; s++) {
+    shape *sh = &shapes[s];
+    if (s > 10 && rmpt_below(r, 3)) { /* a variation of an earlier shape */
+      const shape *b = &shapes[rmpt_below(r, (uint32_t)s)];
+      int keep = (int)rmpt_below(r, (uint32_t)b->depth) + 1, add = (int)rmpt_below(r, 6);
+      if (keep + add > MAXD) add = MAXD - keep;
+      sh->depth = keep + add;
+      for (int i = 0; i < keep; i++) { /* root-most `keep` frames of b */
+        sh->key[add + i] = b->key[b->depth - keep + i];
+        sh->line[add + i] = b->line[b->depth - keep + i];
+      }
+      for (int i = 0; i < add; i++) {
+        sh->key[i] = (int)rmpt_below(r, NKEYS);
+        sh->line[i] = 1 + (int)rmpt_below(r, 30);
+      }
+    } else {
+      sh->depth = 1 + (int)rmpt_below(r, MAXD);
+      for (int i = 0; i < sh->depth; i++) {
+        sh->key[i] = (int)rmpt_below(r, NKEYS);
+        sh->line[i] = 1 + (int)rmpt_below(r, 30);
+      }
+    }
+    uint32_t n = 0;
+    sh->nprefix = sh->depth;
+    for (int d = 0; d < sh->depth; d++) {
+      int i = sh->depth - 1 - d;
+      n = trie_child(n, sh->key[i], sh->line[i]);
+      sh->prefix[d] = n;
+    }
+  }
+}
+
+typedef struct mobj {
+  int live, shape, klass;
+  uint32_t size, epoch;
+} mobj;
+typedef struct malloc_s {
+  int shape, klass;
+  uint64_t size;
+  uint32_t epoch;
+} malloc_s;
+
+static uintptr_t addr_of[NADDR];
+static mobj objs[NADDR];
+static malloc_s mallocs[MAX_ALLOCS];
+static int nmallocs, nlive;
+static uint64_t heap_dropped, allocs_dropped;
+
+static void class_name(int c, char *buf, size_t n) { snprintf(buf, n, "Klass%d", c); }
+
+static int str_is(const rmp_strtab *t, uint32_t id, const char *s) {
+  size_t len;
+  const char *g;
+  if (id >= t->count) return 0;
+  g = rmp_strtab_get(t, id, &len);
+  return len == strlen(s) && memcmp(g, s, len) == 0;
+}
+
+static void expect_shape(const rmp_stacks *st, const rmp_strtab *strs, uint32_t id, int s) {
+  uint32_t fids[MAXD];
+  const shape *sh = &shapes[s];
+  CHECK(id < st->nnodes);
+  CHECKF(rmp_stack_frames(st, id, fids, MAXD) == (uint32_t)sh->depth, "shape %d", s);
+  for (int i = 0; i < sh->depth; i++) {
+    const rmp_frame *f = rmp_frame_get(st, fids[i]);
+    const rmp_func *fn = rmp_func_get(st, f->func);
+    char name[32];
+    CHECK(fn->key == rawkey[sh->key[i]] && f->line == sh->line[i]);
+    snprintf(name, sizeof name, "fn_%d", sh->key[i]);
+    CHECK(fn->resolved && str_is(strs, fn->name, name));
+  }
+}
+
+static int key_index(uint64_t key) {
+  for (int k = 0; k < NKEYS; k++)
+    if (rawkey[k] == key) return k;
+  CHECK(0);
+  return -1;
+}
+
+static void resolve_new(rmp_profiler *p) {
+  for (uint32_t f = p->stacks.first_unresolved; f < p->stacks.nfuncs; f++) {
+    int k = key_index(p->stacks.funcs[f].key);
+    char name[32], file[32];
+    uint32_t a, b, c;
+    snprintf(name, sizeof name, "fn_%d", k);
+    snprintf(file, sizeof file, "file_%d.rb", k % 7);
+    CHECK(rmp_strtab_intern_cstr(&p->strings, name, &a) == RMP_OK);
+    CHECK(rmp_strtab_intern_cstr(&p->strings, "sys", &b) == RMP_OK);
+    CHECK(rmp_strtab_intern_cstr(&p->strings, file, &c) == RMP_OK);
+    rmp_func_resolve(&p->stacks, f, a, b, c, k);
+  }
+}
+
+static uint32_t intern_shape(rmp_profiler *p, int s) {
+  uint64_t keys[MAXD];
+  int lines[MAXD];
+  uint32_t id;
+  for (int i = 0; i < shapes[s].depth; i++) {
+    keys[i] = rawkey[shapes[s].key[i]];
+    lines[i] = shapes[s].line[i];
+  }
+  CHECK(rmp_stack_intern(&p->stacks, keys, lines, (size_t)shapes[s].depth, &id) == RMP_OK);
+  resolve_new(p);
+  return id;
+}
+
+static int addr_index(uintptr_t a) {
+  int i = (int)((a - 0x40000) / 48);
+  CHECK(i >= 0 && i < NADDR && addr_of[i] == a);
+  return i;
+}
+
+typedef struct sweep_ud {
+  rmpt_rand *r;
+  uint32_t keep;
+} sweep_ud;
+static int sweep_keep(void *ud, rmp_live_entry *e) {
+  sweep_ud *s = (sweep_ud *)ud;
+  int i = addr_index(e->addr);
+  CHECK(objs[i].live);
+  if (rmpt_below(s->r, 100) < s->keep) return 1;
+  objs[i].live = 0;
+  nlive--;
+  return 0;
+}
+
+static void rotate_and_check(rmpt_rand *r, rmp_profiler *p, uint64_t now, uint32_t epoch) {
+  uint32_t extra[NEXTRA];
+  int extra_shape[NEXTRA];
+  rmp_snapshot snap;
+  for (int k = 0; k < NEXTRA; k++) {
+    extra_shape[k] = (int)rmpt_below(r, NSHAPES);
+    extra[k] = intern_shape(p, extra_shape[k]);
+  }
+  CHECK(rmp_profiler_rotate(p, &snap, extra, NEXTRA, now, epoch) == RMP_OK);
+
+  CHECK(snap.nallocs == (uint32_t)nmallocs && snap.nlive == (uint32_t)nlive);
+  CHECK(snap.heap_dropped == heap_dropped && snap.allocs_dropped == allocs_dropped && snap.epoch_now == epoch);
+  for (int i = 0; i < nmallocs; i++) {
+    const rmp_alloc_sample *a = &snap.allocs[i];
+    char cn[32];
+    class_name(mallocs[i].klass, cn, sizeof cn);
+    expect_shape(&snap.stacks, &snap.strings, a->stack, mallocs[i].shape);
+    CHECK(str_is(&snap.strings, a->klass, cn) && a->size == mallocs[i].size && a->epoch == mallocs[i].epoch);
+  }
+  for (uint32_t j = 0; j < snap.nlive; j++) {
+    const rmp_live_entry *e = &snap.live[j];
+    int i = addr_index(e->addr);
+    char cn[32];
+    CHECK(objs[i].live);
+    class_name(objs[i].klass, cn, sizeof cn);
+    expect_shape(&snap.stacks, &snap.strings, e->stack, objs[i].shape);
+    CHECK(str_is(&snap.strings, e->klass, cn) && e->size == objs[i].size && e->epoch == objs[i].epoch);
+  }
+  rmp_snapshot_free(&snap);
+
+  /* The profiler after compaction. */
+  static uint8_t node_used[NSHAPES * MAXD + 1];
+  uint8_t key_used[NKEYS] = {0}, class_used[NCLASSES] = {0}, file_used[7] = {0};
+  uint32_t want_nodes = 1, want_strings = 1;
+  memset(node_used, 0, ntn);
+  CHECK(p->live.count == (uint32_t)nlive && p->allocs.n == 0);
+  for (int i = 0; i < NADDR + NEXTRA; i++) {
+    int s;
+    if (i < NADDR) {
+      const rmp_live_entry *e;
+      char cn[32];
+      if (!objs[i].live) continue;
+      e = rmp_live_lookup(&p->live, addr_of[i]);
+      CHECK(e != NULL);
+      class_name(objs[i].klass, cn, sizeof cn);
+      expect_shape(&p->stacks, &p->strings, e->stack, objs[i].shape);
+      CHECK(str_is(&p->strings, e->klass, cn));
+      if (!class_used[objs[i].klass]) want_strings++;
+      class_used[objs[i].klass] = 1;
+      s = objs[i].shape;
+    } else {
+      s = extra_shape[i - NADDR];
+      expect_shape(&p->stacks, &p->strings, extra[i - NADDR], s);
+    }
+    for (int d = 0; d < shapes[s].nprefix; d++) {
+      if (!node_used[shapes[s].prefix[d]]) want_nodes++;
+      node_used[shapes[s].prefix[d]] = 1;
+    }
+    for (int d = 0; d < shapes[s].depth; d++) {
+      int k = shapes[s].key[d];
+      if (key_used[k]) continue;
+      key_used[k] = 1;
+      want_strings++; /* fn_k */
+      if (!file_used[k % 7]) want_strings++;
+      file_used[k % 7] = 1;
+    }
+  }
+  uint32_t want_funcs = 0;
+  for (int k = 0; k < NKEYS; k++) want_funcs += key_used[k] != 0;
+  if (want_funcs) want_strings++; /* "sys" */
+  CHECKF(p->stacks.nnodes == want_nodes, "%u nodes, want %u", p->stacks.nnodes, want_nodes);
+  CHECK(p->stacks.nfuncs == want_funcs);
+  CHECKF(p->strings.count == want_strings, "%u strings, want %u", p->strings.count, want_strings);
+  nmallocs = 0;
+  heap_dropped = allocs_dropped = 0;
+}
+
+int main(int argc, char **argv) {
+  long ops = rmpt_ops_arg(argc, argv, 300000);
+  rmpt_rand r = {0x9F0F11E5};
+  rmp_profiler p;
+  rmp_config cfg;
+  uint32_t epoch = 0;
+  long n_rot = 0, n_hdrop = 0, n_adrop = 0;
+  make_shapes(&r);
+  for (int i = 0; i < NADDR; i++) addr_of[i] = (uintptr_t)0x40000 + (uintptr_t)i * 48;
+  rmp_config_default(&cfg);
+  cfg.max_heap_samples = MAX_HEAP;
+  cfg.max_alloc_samples = MAX_ALLOCS;
+  cfg.seed = 3;
+  CHECK(rmp_profiler_init(&p, &cfg) == RMP_OK);
+
+  for (long op = 0; op < ops; op++) {
+    uint32_t kind = rmpt_below(&r, 1000);
+    int i = (int)rmpt_below(&r, NADDR);
+    if (kind < 600) { /* an allocation is sampled (rate 1) */
+      int s = (int)rmpt_below(&r, NSHAPES), c = (int)rmpt_below(&r, NCLASSES);
+      char cn[32];
+      uint32_t st = intern_shape(&p, s), k;
+      uint64_t size = 8 + rmpt_below(&r, 4000);
+      class_name(c, cn, sizeof cn);
+      CHECK(rmp_strtab_intern_cstr(&p.strings, cn, &k) == RMP_OK);
+      CHECK(rmp_sample_tick(&p));
+      rmp_status res = rmp_track(&p, addr_of[i], st, k, size, epoch);
+      int full = !objs[i].live && nlive >= MAX_HEAP;
+      if (full) {
+        heap_dropped++;
+        n_hdrop++;
+      } else {
+        if (!objs[i].live) nlive++;
+        objs[i].live = 1;
+        objs[i].shape = s;
+        objs[i].klass = c;
+        objs[i].size = (uint32_t)size;
+        objs[i].epoch = epoch;
+      }
+      int adrop = nmallocs >= MAX_ALLOCS;
+      if (!adrop) {
+        mallocs[nmallocs].shape = s;
+        mallocs[nmallocs].klass = c;
+        mallocs[nmallocs].size = size;
+        mallocs[nmallocs++].epoch = epoch;
+      } else {
+        allocs_dropped++;
+        n_adrop++;
+      }
+      /* any drop (live table or allocation buffer) is reported as FULL */
+      CHECKF(res == (full || adrop ? RMP_ERR_FULL : RMP_OK), "track: %d", (int)res);
+    } else if (kind < 900) { /* an object dies */
+      CHECK(rmp_live_delete(&p.live, addr_of[i]) == objs[i].live);
+      if (objs[i].live) nlive--;
+      objs[i].live = 0;
+    } else if (kind < 980) { /* an object moves */
+      int j = (int)rmpt_below(&r, NADDR);
+      CHECK(rmp_live_move(&p.live, addr_of[i], addr_of[j]) == objs[i].live);
+      if (objs[i].live && i != j) {
+        if (objs[j].live) nlive--;
+        objs[j] = objs[i];
+        objs[i].live = 0;
+      }
+    } else if (kind < 982) { /* a GC: sweep, and time passes */
+      sweep_ud sw;
+      sw.r = &r;
+      sw.keep = 50 + rmpt_below(&r, 51); /* per cent that survive */
+      rmp_live_sweep(&p.live, sweep_keep, &sw);
+      epoch++;
+    } else if (kind < 999) { /* a repeat: same stack, same id */
+      int sh = (int)rmpt_below(&r, NSHAPES);
+      CHECK(intern_shape(&p, sh) == intern_shape(&p, sh));
+    } else {
+      rotate_and_check(&r, &p, (uint64_t)op, epoch);
+      n_rot++;
+    }
+    CHECK(p.live.count == (uint32_t)nlive);
+  }
+  rotate_and_check(&r, &p, (uint64_t)ops, epoch);
+  printf("profiler: %ld ops, %ld rotations, %ld heap drops, %ld alloc drops, final %u live, %u nodes\n", ops,
+         n_rot + 1, n_hdrop, n_adrop, p.live.count, p.stacks.nnodes);
+  CHECK(n_rot > 10 && n_hdrop > 0 && n_adrop > 0);
+  rmp_profiler_free(&p);
+  return 0;
+}
