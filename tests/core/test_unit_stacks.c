@@ -323,7 +323,34 @@ static void test_compact(void) {
   rmp_strtab_free(&strs);
 }
 
+/* Interning after marking began must neither overflow the marks nor lose
+ * the new stack: it is kept when marked, dropped when not. */
+static void test_intern_between_mark_and_compact(void) {
+  rmp_stacks st, out;
+  rmp_strtab strs, os;
+  uint64_t k1[1] = {1}, k2[2] = {2, 3}, k3[3] = {4, 5, 6};
+  int l[3] = {1, 2, 3};
+  uint32_t a, b, c, remap[16], fr[4];
+  CHECK(rmp_stacks_init(&st) == RMP_OK && rmp_strtab_init(&strs) == RMP_OK);
+  CHECK(rmp_stack_intern(&st, k1, l, 1, &a) == RMP_OK);
+  CHECK(rmp_stacks_mark(&st, a) == RMP_OK);
+  CHECK(rmp_stack_intern(&st, k2, l, 2, &b) == RMP_OK);
+  CHECK(rmp_stack_intern(&st, k3, l, 3, &c) == RMP_OK);
+  CHECK(rmp_stacks_mark(&st, b) == RMP_OK);
+  CHECK(rmp_stacks_compact(&st, &strs, &out, &os, remap) == RMP_OK);
+  CHECK(remap[a] != UINT32_MAX && remap[b] != UINT32_MAX && remap[c] == UINT32_MAX);
+  CHECK(out.nnodes == 1 + 1 + 2);
+  CHECK(rmp_stack_frames(&out, remap[b], fr, 4) == 2);
+  CHECK(rmp_func_get(&out, rmp_frame_get(&out, fr[0])->func)->key == 2);
+  CHECK(rmp_func_get(&out, rmp_frame_get(&out, fr[1])->func)->key == 3);
+  rmp_stacks_free(&st);
+  rmp_stacks_free(&out);
+  rmp_strtab_free(&strs);
+  rmp_strtab_free(&os);
+}
+
 int main(void) {
+  test_intern_between_mark_and_compact();
   test_intern_and_walk();
   test_truncation();
   test_keys_rekey_resolve();
