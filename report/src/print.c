@@ -1,0 +1,225 @@
+/* Text output of the leak suspects. */
+#include "rmp_report.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_FRAMES_SHOWN 16
+
+/* "pid 123", or "pid ?" for profiles whose process is unknown. */
+const char *rmp_fmt_pid(int64_t pid, char *buf, size_t n) {
+  if (pid < 0)
+    snprintf(buf, n, "pid ?");
+  else
+    snprintf(buf, n, "pid %lld", (long long)pid);
+  return buf;
+}
+
+void rmp_fmt_bytes(double b, char *buf, size_t n) {
+  const char *u[] = {"B", "kB", "MB", "GB", "TB"};
+  int i = 0;
+  double a = fabs(b);
+  while (a >= 1024 && i < 4) {
+    a /= 1024;
+    b /= 1024;
+    i++;
+  }
+  if (i == 0)
+    snprintf(buf, n, "%.0f %s", b, u[i]);
+  else
+    snprintf(buf, n, "%.1f %s", b, u[i]);
+}
+
+/* Eight block heights, scaled from the series' minimum to its maximum,
+ * resampled to at most width columns. */
+void rmp_sparkline(const double *y, uint32_t n, uint32_t width, char *buf, size_t bufn) {
+  static const char *bars[] = {"\xe2\x96\x81", "\xe2\x96\x82", "\xe2\x96\x83", "\xe2\x96\x84",
+                               "\xe2\x96\x85", "\xe2\x96\x86", "\xe2\x96\x87", "\xe2\x96\x88"};
+  size_t used = 0;
+  buf[0] = 0;
+  if (n == 0 || width == 0) return;
+  double lo = y[0], hi = y[0];
+  for (uint32_t i = 1; i < n; i++) {
+    if (y[i] < lo) lo = y[i];
+    if (y[i] > hi) hi = y[i];
+  }
+  uint32_t cols = n < width ? n : width;
+  for (uint32_t c = 0; c < cols && used + 4 < bufn; c++) {
+    uint32_t a = (uint32_t)((uint64_t)c * n / cols), b = (uint32_t)((uint64_t)(c + 1) * n / cols);
+    double v = 0;
+    for (uint32_t i = a; i < b; i++) v += y[i];
+    v /= (b - a);
+    int h = hi > lo ? (int)((v - lo) / (hi - lo) * 7 + 0.5) : 0;
+    memcpy(buf + used, bars[h], 3);
+    used += 3;
+    buf[used] = 0;
+  }
+}
+
+/* A frame "function\tfile\tline" printed as "function  file:line". */
+static void print_frame(FILE *out, const char *f, size_t len) {
+  const char *t1 = memchr(f, '\t', len);
+  if (!t1) {
+    fprintf(out, "      %.*s\n", (int)len, f);
+    return;
+  }
+  const char *t2 = memchr(t1 + 1, '\t', len - (size_t)(t1 + 1 - f));
+  size_t flen = t2 ? (size_t)(t2 - t1 - 1) : len - (size_t)(t1 + 1 - f);
+  const char *line = t2 ? t2 + 1 : "";
+  size_t llen = t2 ? len - (size_t)(t2 + 1 - f) : 0;
+  fprintf(out, "      %.*s", (int)(t1 - f), f);
+  if (flen) fprintf(out, "  %.*s%s%.*s", (int)flen, t1 + 1, llen && strncmp(line, "0", llen) ? ":" : "",
+                    llen && strncmp(line, "0", llen) ? (int)llen : 0, line);
+  fputc('\n', out);
+}
+
+static void print_stack(FILE *out, const char *text) {
+  uint32_t shown = 0, total = 0;
+  for (const char *p = text; *p;) {
+    const char *nl = strchr(p, '\n');
+    size_t len = nl ? (size_t)(nl - p) : strlen(p);
+    if (shown < MAX_FRAMES_SHOWN) {
+      print_frame(out, p, len);
+      shown++;
+    }
+    total++;
+    p += len + (nl ? 1 : 0);
+  }
+  if (total > shown) fprintf(out, "      ... %u more frames toward the root\n", total - shown);
+}
+
+static const char *by_name(rmp_by by) {
+  switch (by) {
+  case RMP_BY_STACK: return "stack";
+  case RMP_BY_FUNCTION: return "function";
+  case RMP_BY_FILE: return "file";
+  default: return "class";
+  }
+}
+
+/* Stack or function key text: the first frame with a source file, else the
+ * leaf, as "function (file:line)". */
+static void title_of(const char *t, char *buf, size_t n) {
+  const char *p = t, *pick = t;
+  while (p && *p) {
+    const char *t1 = strchr(p, '\t');
+    const char *nl = strchr(p, '\n');
+    if (t1 && (!nl || t1 < nl) && t1[1] != '\t' && t1[1] != '\n' && t1[1] && strncmp(t1 + 1, "<internal:", 10) &&
+        strncmp(t1 + 1, "<cfunc>", 7)) {
+      pick = p;
+      break;
+    }
+    p = nl ? nl + 1 : NULL;
+  }
+  const char *end = strchr(pick, '\n');
+  size_t len = end ? (size_t)(end - pick) : strlen(pick);
+  const char *t1 = memchr(pick, '\t', len);
+  if (!t1) {
+    snprintf(buf, n, "%.*s", (int)len, pick);
+    return;
+  }
+  const char *t2 = memchr(t1 + 1, '\t', len - (size_t)(t1 + 1 - pick));
+  size_t flen = t2 ? (size_t)(t2 - t1 - 1) : len - (size_t)(t1 + 1 - pick);
+  size_t llen = t2 ? len - (size_t)(t2 + 1 - pick) : 0;
+  if (flen && llen && !(llen == 1 && t2[1] == '0'))
+    snprintf(buf, n, "%.*s (%.*s:%.*s)", (int)(t1 - pick), pick, (int)flen, t1 + 1, (int)llen, t2 + 1);
+  else if (flen)
+    snprintf(buf, n, "%.*s (%.*s)", (int)(t1 - pick), pick, (int)flen, t1 + 1);
+  else
+    snprintf(buf, n, "%.*s", (int)(t1 - pick), pick);
+}
+
+/* The title of a suspect: its key in a form that fits on one line. */
+void rmp_suspect_title(const rmp_series *s, uint32_t key, char *buf, size_t n) {
+  char *t = rmp_series_key_text(s, key);
+  if (s->by == RMP_BY_FILE || s->by == RMP_BY_CLASS)
+    snprintf(buf, n, "%s", t);
+  else
+    title_of(t, buf, n);
+  free(t);
+}
+
+void rmp_print_leaks(FILE *out, const rmp_series *s, const rmp_suspect *sus, uint32_t nsus, uint32_t top) {
+  double *t = rmp_xmalloc((s->nprofs + 1) * 4 * sizeof *t), *y = t + s->nprofs + 1, *objs = y + s->nprofs + 1,
+         *old = objs + s->nprofs + 1;
+  fprintf(out, "%u profiles from %u process%s, grouped by %s.\n", s->nprofs, s->nprocs, s->nprocs == 1 ? "" : "es",
+          by_name(s->by));
+  if (nsus == 0) {
+    fprintf(out, "No suspects: no %s's retained size grew steadily (see rmp-report --help for the criteria).\n",
+            by_name(s->by));
+    free(t);
+    return;
+  }
+  fprintf(out, "Suspects, by sustained growth of retained bytes (score = slope x R^2 x non-decreasing x age):\n");
+  for (uint32_t i = 0; i < nsus && i < top; i++) {
+    const rmp_suspect *x = &sus[i];
+    char title[1024], a[32], b[32], sl[64], sp[256];
+    rmp_suspect_title(s, x->key, title, sizeof title);
+    fprintf(out, "\n#%u  %s\n", i + 1, title);
+    const rmp_fit *f = &x->fits[0];
+    rmp_fmt_bytes(f->slope_per_hour, sl, sizeof sl);
+    fprintf(out, "    score %.3g: grows %s/hour, R^2 %.2f, %.0f%% of intervals non-decreasing", x->score, sl, f->r2,
+            100 * f->nondecreasing);
+    if (f->old_share >= 0) fprintf(out, ", %.0f%% of objects old", 100 * f->old_share);
+    fputc('\n', out);
+    for (uint32_t j = 0; j < x->nfits && j < 4; j++) {
+      const rmp_slot *slot = &s->slots[x->slots[j]];
+      uint32_t n = rmp_slot_series(s, slot, t, y, objs, old);
+      rmp_sparkline(y, n, 40, sp, sizeof sp);
+      rmp_fmt_bytes(x->fits[j].first, a, sizeof a);
+      rmp_fmt_bytes(x->fits[j].last, b, sizeof b);
+      char pid[32];
+      fprintf(out, "    %-11s %s  %s -> %s over %u profiles (%.0f -> %.0f objects)\n",
+              rmp_fmt_pid(s->procs[slot->proc].pid, pid, sizeof pid), sp, a, b, n, objs[0], objs[n - 1]);
+      /* Bytes that grow while the objects stay the same: one collection
+       * (a Hash, an Array, a String buffer) that keeps getting bigger. */
+      if (j == 0 && n > 1 && objs[0] > 0 && objs[n - 1] <= objs[0] * 1.1 && y[n - 1] > 2 * y[0])
+        fprintf(out, "    note: the same objects keep growing: a collection (Hash, Array, String) that is never pruned\n");
+    }
+    if (x->nfits > 4) fprintf(out, "    ... and %u more growing processes\n", x->nfits - 4);
+    uint32_t cls[4];
+    double cb[4];
+    uint32_t nc = rmp_series_classes(s, x->key, cls, cb, 4);
+    double tot = 0;
+    for (uint32_t j = 0; j < nc; j++) tot += cb[j];
+    fprintf(out, "    classes:");
+    for (uint32_t j = 0; j < nc; j++)
+      fprintf(out, "%s %s (%.0f%%)", j ? "," : "", rmp_strs_get(&s->names, cls[j]), tot > 0 ? 100 * cb[j] / tot : 0);
+    fputc('\n', out);
+    uint32_t st = s->by == RMP_BY_STACK ? UINT32_MAX : rmp_series_top_stack(s, x->key);
+    fprintf(out, "    %s:\n", s->by == RMP_BY_STACK ? "stack (leaf first)" : "heaviest stack (leaf first)");
+    char *text = st == UINT32_MAX ? rmp_series_key_text(s, x->key) : rmp_series_stack_text(s, st);
+    print_stack(out, text);
+    free(text);
+  }
+  if (nsus > top) fprintf(out, "\n(%u more suspects; use --top N to see them)\n", nsus - top);
+  free(t);
+}
+
+/* --all: the biggest keys that are not suspects, each with the reason. */
+void rmp_print_rejected(FILE *out, const rmp_series *s, const rmp_suspect *v, uint32_t n, uint32_t top) {
+  double *t = rmp_xmalloc((s->nprofs + 1) * 4 * sizeof *t), *y = t + s->nprofs + 1, *objs = y + s->nprofs + 1,
+         *old = objs + s->nprofs + 1;
+  fprintf(out, "\nNot suspects (--all), biggest first:\n");
+  for (uint32_t i = 0; i < n && i < top; i++) {
+    const rmp_fit *f = &v[i].fits[0];
+    char title[1024], a[32], b[32], sl[64], sp[256];
+    rmp_suspect_title(s, v[i].key, title, sizeof title);
+    const rmp_slot *slot = &s->slots[v[i].slots[0]];
+    uint32_t np = rmp_slot_series(s, slot, t, y, objs, old);
+    rmp_sparkline(y, np, 40, sp, sizeof sp);
+    rmp_fmt_bytes(f->first, a, sizeof a);
+    rmp_fmt_bytes(f->last, b, sizeof b);
+    rmp_fmt_bytes(f->slope_per_hour, sl, sizeof sl);
+    const char *why = rmp_fit_reject(f);
+    fprintf(out, "\n-   %s\n    %s\n    slope %s/hour, R^2 %.2f, %.0f%% of intervals non-decreasing", title,
+            why ? why : "", sl, f->r2, 100 * f->nondecreasing);
+    if (f->old_share >= 0) fprintf(out, ", %.0f%% of objects old", 100 * f->old_share);
+    char pid[32];
+    fprintf(out, "\n    %-11s %s  %s -> %s over %u profiles\n", rmp_fmt_pid(s->procs[slot->proc].pid, pid, sizeof pid), sp,
+            a, b, np);
+  }
+  if (n > top) fprintf(out, "\n(%u more)\n", n - top);
+  free(t);
+}
