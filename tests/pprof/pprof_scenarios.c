@@ -1,0 +1,154 @@
+/* The scenarios the encoder's oracles run, each built through the real
+ * profiler API and rotated into c->snap. */
+#include <string.h>
+
+#include "pprof_scenarios.h"
+
+static void sc_basic(pc_case *c) {
+  static const char *const extra[] = {"host=ci", "build=abc"};
+  pc_build_random(c, "basic", 1.0, 1.0, 60, 40, 30, 4, 3000, 1);
+  c->opts.pid = 4242;
+  c->opts.comments = extra;
+  c->opts.ncomments = 2;
+  pc_rotate(c, 1000000000ull, 3500000000ull, 150);
+}
+
+static void sc_scaled(pc_case *c) {
+  pc_build_random(c, "scaled", 0.25, 1.0, 40, 30, 12, 3, 2000, 2);
+  pc_rotate(c, 5, 10, 64);
+}
+
+static void sc_retain(pc_case *c) {
+  pc_build_random(c, "retain", 0.3, 0.5, 40, 30, 12, 3, 2000, 3);
+  pc_rotate(c, 0, 1, 99);
+}
+
+static void sc_empty(pc_case *c) {
+  pc_init(c, "empty", 0.01, 1.0, 10, 10);
+  pc_rotate(c, 7, 7, 0);
+}
+
+/* A snapshot nobody filled in: rotation zeroes it on failure. */
+static void sc_zeroed(pc_case *c) {
+  pc_init(c, "zeroed", 1.0, 1.0, 10, 10);
+  memset(&c->snap, 0, sizeof c->snap);
+}
+
+static void sc_empty_stacks(pc_case *c) {
+  int s0, k0, k1;
+  pc_init(c, "nostack", 1.0, 1.0, 100, 100);
+  k0 = pc_class_add(c, "String", 6);
+  k1 = pc_class_add(c, "", 0); /* no object_class label for it */
+  s0 = pc_stack_add(c, NULL, NULL, 0);
+  pc_track(c, s0, k0, 40, 1);
+  pc_track(c, s0, k0, 41, 1);
+  pc_track(c, s0, k1, 80, 3);
+  pc_kill(c, pc_track(c, s0, k1, 80, 9));
+  pc_rotate(c, 0, 100, 9);
+}
+
+#define S(lit) lit, sizeof(lit) - 1
+#define FFFD "\xEF\xBF\xBD"
+
+static void sc_utf8(pc_case *c) {
+  int f[8], k[4], s[3], i, lines[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  pc_init(c, "utf8", 1.0, 1.0, 100, 100);
+  f[0] = pc_func_add(c, S("a\0b"), S("nul\0.rb"), "ruby", 1);
+  f[1] = pc_func_add(c, S("bad\xffname"), S("f\xfe.rb"), "ruby", 2);
+  pc_func_want(c, f[1], S("bad" FFFD "name"), S("f" FFFD ".rb"));
+  f[2] = pc_func_add(c, S("\xE2\x82"), S("t.rb"), "ruby", 3); /* truncated */
+  pc_func_want(c, f[2], S(FFFD FFFD), S("t.rb"));
+  f[3] = pc_func_add(c, S("\xED\xA0\x80"), S("s.rb"), "ruby", 4); /* surrogate */
+  pc_func_want(c, f[3], S(FFFD FFFD FFFD), S("s.rb"));
+  f[4] = pc_func_add(c, S("\xC0\xAF/\xE0\x80\xAF"), S("o.rb"), "ruby", 5); /* overlongs */
+  pc_func_want(c, f[4], S(FFFD FFFD "/" FFFD FFFD FFFD), S("o.rb"));
+  f[5] = pc_func_add(c, S("ok \xE2\x82\xAC \xF0\x9F\x98\x80 \xF4\x8F\xBF\xBF"), S("v.rb"), "ruby", 6);
+  f[6] = pc_func_add(c, S("\xF4\x90\x80\x80x\xF5"), S("h.rb"), "ruby", 7); /* > U+10FFFF */
+  pc_func_want(c, f[6], S(FFFD FFFD FFFD FFFD "x" FFFD), S("h.rb"));
+  f[7] = pc_func_add(c, S(""), S(""), "", 0);
+  k[0] = pc_class_add(c, S("Cls\x80"));
+  pc_class_want(c, k[0], S("Cls" FFFD));
+  k[1] = pc_class_add(c, S("N\0ul"));
+  k[2] = pc_class_add(c, S("\xC3\xA9t\xC3\xA9"));
+  k[3] = pc_class_add(c, S("\xC3"));
+  pc_class_want(c, k[3], S(FFFD));
+  s[0] = pc_stack_add(c, f, lines, 4);
+  s[1] = pc_stack_add(c, f + 4, lines + 4, 4);
+  s[2] = pc_stack_add(c, f + 7, lines, 1);
+  for (i = 0; i < 24; i++) pc_track(c, s[i % 3], k[i % 4], 100 + (uint64_t)i, (uint32_t)i);
+  pc_rotate(c, 1, 2, 30);
+}
+
+static void sc_huge_names(pc_case *c) {
+  size_t n = 1 << 20, i;
+  char *name = (char *)malloc(n), *file = (char *)malloc(n), *cls = (char *)malloc(n + 2);
+  int f, k, s, line = 1;
+  PC_CHECK(name && file && cls);
+  for (i = 0; i < n; i++) {
+    name[i] = (char)('a' + i % 26);
+    file[i] = (char)('A' + i % 26);
+    cls[i] = (char)('0' + i % 10);
+  }
+  memcpy(name + n / 2, "\xE2\x82\xAC", 3); /* valid multibyte in the middle */
+  cls[n - 1] = (char)0xff;                  /* invalid at the very end */
+  pc_init(c, "huge", 1.0, 1.0, 100, 100);
+  f = pc_func_add(c, name, n, file, n, "ruby", 1);
+  k = pc_class_add(c, cls, n);
+  memcpy(cls + n - 1, FFFD, 3);
+  pc_class_want(c, k, cls, n + 2);
+  s = pc_stack_add(c, &f, &line, 1);
+  pc_track(c, s, k, 1000, 0);
+  pc_rotate(c, 0, 0, 0);
+  free(name);
+  free(file);
+  free(cls);
+}
+
+static void sc_int64(pc_case *c) {
+  int f[2], k, s[3], lines[2] = {1, 2};
+  pc_init(c, "int64", 1.0, 1.0, 100, 100);
+  f[0] = pc_func_add(c, S("big"), S("big.rb"), "ruby", INT32_MAX);
+  f[1] = pc_func_add(c, S("neg"), S("neg.rb"), "ruby", INT32_MIN);
+  k = pc_class_add(c, S("Huge"));
+  s[0] = pc_stack_add(c, f, lines, 1);
+  s[1] = pc_stack_add(c, f + 1, lines + 1, 1);
+  s[2] = pc_stack_add(c, f, lines, 2);
+  /* one key whose byte sums exceed INT64_MAX several times over */
+  pc_track(c, s[0], k, UINT64_MAX, 0);
+  pc_track(c, s[0], k, (uint64_t)INT64_MAX, 0);
+  pc_track(c, s[0], k, ((uint64_t)1 << 62) + 1, 0);
+  /* exactly representable just below the limit */
+  pc_track(c, s[1], k, (uint64_t)INT64_MAX - 1, UINT32_MAX); /* epoch after now: age 0 */
+  pc_track(c, s[2], k, (uint64_t)INT64_MAX, 0);             /* age 2^31 */
+  pc_track(c, s[2], k, 1, 1);                                 /* age 2^31 as well */
+  pc_rotate(c, UINT64_MAX, UINT64_MAX, UINT32_MAX - 1);
+  c->start_ns = c->end_ns = (uint64_t)INT64_MAX; /* time_nanos saturates */
+}
+
+static void sc_tiny_rate(pc_case *c) {
+  pc_build_random(c, "tinyrate", 1e-300, 1.0, 10, 5, 4, 2, 50, 4);
+  pc_rotate(c, 0, 1, 1);
+}
+
+static void sc_drops(pc_case *c) {
+  int f, k, s, line = 3, i;
+  pc_init(c, "drops", 0.5, 1.0, 4, 100);
+  f = pc_func_add(c, S("Drop#me"), S("d.rb"), "ruby", 1);
+  k = pc_class_add(c, S("Object"));
+  s = pc_stack_add(c, &f, &line, 1);
+  for (i = 0; i < 10; i++) pc_track(c, s, k, 40, 0);
+  PC_CHECK(c->heap_refused == 6);
+  pc_rotate(c, 0, 1, 0);
+}
+
+static void sc_million(pc_case *c) {
+  pc_build_random(c, "million", 0.5, 1.0, 300, 500, 8, 6, 1000000, 5);
+  pc_rotate(c, 0, 60000000000ull, 100);
+}
+
+
+const pc_scenario pc_scenarios[] = {
+    {"basic", sc_basic},   {"scaled", sc_scaled},   {"retain", sc_retain},     {"empty", sc_empty},
+    {"zeroed", sc_zeroed}, {"nostack", sc_empty_stacks}, {"utf8", sc_utf8}, {"huge", sc_huge_names},
+    {"int64", sc_int64},   {"tinyrate", sc_tiny_rate}, {"drops", sc_drops},   {"million", sc_million},
+    {NULL, NULL}};
