@@ -1,0 +1,49 @@
+# frozen_string_literal: true
+
+require "mkmf"
+require "shellwords"
+
+# rmp.h and rmp_pprof.h live at the repository root; a built gem carries
+# copies next to this file (the Rakefile copies them in). The root wins when
+# it has them, so a stale copy left here by a gem build never shadows it.
+here = __dir__
+header_dir = [File.expand_path("../../..", here), here].find do |dir|
+  File.exist?(File.join(dir, "rmp.h")) && File.exist?(File.join(dir, "rmp_pprof.h"))
+end
+abort "ruby_memprofiler_pprof: rmp.h and rmp_pprof.h not found in #{here} or the repository root" unless header_dir
+# A quoted #include searches the source dir before any -I, so the sources
+# include the chosen copies by absolute path.
+$INCFLAGS = "-I#{header_dir.shellescape} #{$INCFLAGS}"
+{ "RMP_EXT_RMP_H" => "rmp.h", "RMP_EXT_RMP_PPROF_H" => "rmp_pprof.h" }.each do |macro, file|
+  $defs << "-D#{macro}=\"#{File.join(header_dir, file)}\"".shellescape
+end
+
+# Hidden visibility keeps the rmp_* implementation private to this .so;
+# only Init_ruby_memprofiler_pprof is exported.
+$CFLAGS << " -fvisibility=hidden"
+# Ruby's own warnflags already hold -Wall -Wextra (plus -Wno-unused-parameter,
+# which its inline headers need); make sure of the first two.
+%w[-Wall -Wextra].each { |w| $warnflags = "#{w} #{$warnflags}" unless $warnflags.to_s.split.include?(w) }
+$CFLAGS << " -O0 -g3" if ENV["RMP_EXT_DEBUG"]
+# ASan+UBSan for the extension only; run Ruby with
+# LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" ASAN_OPTIONS=detect_leaks=0
+if ENV["RMP_EXT_SANITIZE"]
+  $CFLAGS << " -fsanitize=address,undefined -fno-omit-frame-pointer"
+  $LDFLAGS << " -fsanitize=address,undefined"
+end
+
+abort "ruby_memprofiler_pprof: zlib (zlib1g-dev) is required" unless have_header("zlib.h") && have_library("z", "deflate")
+have_library("m", "log")
+
+# Internal but exported libruby functions; each is declared by hand in
+# rmp_ext.h, so have_func checks only that it links.
+abort "ruby_memprofiler_pprof: rb_obj_memsize_of is required" unless have_func("rb_obj_memsize_of")
+%w[rb_profile_frames rb_postponed_job_register_one rb_gc_location].each do |f|
+  abort "ruby_memprofiler_pprof: #{f} is required (Ruby >= 3.1)" unless have_func(f, "ruby/debug.h")
+end
+# Without it, free detection falls back to a FREEOBJ hook.
+# RMP_EXT_FORCE_FREEOBJ=1 builds the fallback anyway, so tests cover it.
+have_func("rb_objspace_marked_object_p") unless ENV["RMP_EXT_FORCE_FREEOBJ"]
+have_func("rb_ractor_main_p_")
+
+create_makefile("ruby_memprofiler_pprof/ruby_memprofiler_pprof")

@@ -1,0 +1,102 @@
+/* Collector#flush: a short GVL-held snapshot, then encoding without the GVL. */
+#include <stdio.h>
+#include <unistd.h>
+#include <ruby/thread.h>
+#include <ruby/version.h>
+#include "rmp_ext.h"
+#ifdef RMP_EXT_RMP_PPROF_H
+#include RMP_EXT_RMP_PPROF_H
+#else
+#include "rmp_pprof.h"
+#endif
+
+/* Re-measure each retained object (strings and arrays grow after their
+ * allocation), dropping any entry that is no longer a live object. With the
+ * GC_END_MARK liveness every entry is a marked or not-yet-swept object; the
+ * guard matters for the FREEOBJ fallback and for Ractor-triggered GCs,
+ * whose hooks run in the other Ractor's hook list. rb_obj_memsize_of
+ * aborts on T_NONE, hence the guard must come first. */
+static int rmp_measure_keep(void *ud, rmp_live_entry *e) {
+  rmp_collector *c = (rmp_collector *)ud;
+  VALUE obj = (VALUE)e->addr;
+  size_t size;
+  switch (RB_BUILTIN_TYPE(obj)) {
+    case T_NONE: case T_ZOMBIE: case T_MOVED:
+      c->flush_invalid++;
+      return 0;
+    default:
+      break;
+  }
+  e->epoch &= ~RMP_EXT_OLD_BIT; /* the next GC pass re-flags it */
+  size = rb_obj_memsize_of(obj);
+  e->size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
+  return 1;
+}
+
+typedef struct rmp_encode_args {
+  rmp_snapshot snap;
+  rmp_pprof_opts opts;
+  rmp_buf out;
+  rmp_status status;
+} rmp_encode_args;
+
+static void *rmp_encode_nogvl(void *p) {
+  rmp_encode_args *a = (rmp_encode_args *)p;
+  a->status = rmp_pprof_encode_gzip(&a->snap, &a->opts, &a->out);
+  rmp_snapshot_free(&a->snap);
+  return NULL;
+}
+
+VALUE rmp_ext_flush(rmp_collector *c) {
+  rmp_encode_args a;
+  uint32_t extra[RMP_EXT_PENDING_MAX];
+  uint32_t i, nextra;
+  uint64_t t0, t1, t2;
+  rmp_status st;
+  char comment[3][96];
+  const char *comments[3];
+  VALUE out;
+
+  memset(&a, 0, sizeof(a));
+  rmp_ext_maybe_resume_newobj(c);
+  rmp_ext_drain(c);
+
+  t0 = rmp_ext_now_ns();
+  c->in_shim = 1;
+  rmp_live_sweep(&c->p.live, rmp_measure_keep, c);
+  c->last_measure_ns = rmp_ext_now_ns() - t0;
+  /* Normally empty after the drain; kept valid across the remap anyway. */
+  nextra = c->npending;
+  for (i = 0; i < nextra; i++) extra[i] = c->pending[i].stack;
+  st = rmp_profiler_rotate(&c->p, &a.snap, extra, nextra, t0, (uint32_t)rb_gc_count());
+  if (st == RMP_OK) {
+    for (i = 0; i < nextra; i++) c->pending[i].stack = extra[i];
+  }
+  c->in_shim = 0;
+  t1 = rmp_ext_now_ns();
+  if (st != RMP_OK) rb_raise(rb_eNoMemError, "ruby_memprofiler_pprof: snapshot failed: %s", rmp_status_str(st));
+  c->last_snapshot_ns = t1 - t0;
+
+  snprintf(comment[0], sizeof(comment[0]), "pending_dropped=%llu", (unsigned long long)c->pending_dropped);
+  snprintf(comment[1], sizeof(comment[1]), "liveness=%s", rmp_ext_liveness_mode());
+  snprintf(comment[2], sizeof(comment[2]), "ruby=%s", ruby_version);
+  for (i = 0; i < 3; i++) comments[i] = comment[i];
+  a.opts.pid = (int64_t)getpid();
+  a.opts.comments = comments;
+  a.opts.ncomments = 3;
+
+  /* The snapshot shares nothing with c->p, so app threads may allocate
+   * (and sample) while this runs. */
+  rb_thread_call_without_gvl(rmp_encode_nogvl, &a, NULL, NULL);
+  t2 = rmp_ext_now_ns();
+  c->last_encode_ns = t2 - t1;
+  c->flushes++;
+  if (a.status != RMP_OK) {
+    rmp_buf_free(&a.out);
+    rb_raise(rb_eRuntimeError, "ruby_memprofiler_pprof: encoding failed: %s", rmp_status_str(a.status));
+  }
+  c->last_bytes = a.out.len;
+  out = rb_str_new((const char *)a.out.data, (long)a.out.len);
+  rmp_buf_free(&a.out);
+  return out;
+}

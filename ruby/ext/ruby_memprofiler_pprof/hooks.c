@@ -1,0 +1,177 @@
+/* The allocation path: the NEWOBJ hook (no Ruby allocation allowed) and the
+ * postponed job that finishes each sample once the object is constructed. */
+#include "rmp_ext.h"
+
+rmp_collector *rmp_ext_running = NULL;
+
+static int rmp_on_main_ractor(void) {
+#ifdef HAVE_RB_RACTOR_MAIN_P_
+  return rb_ractor_main_p_();
+#else
+  return 1;
+#endif
+}
+
+void rmp_ext_newobj_hook(VALUE data, const rb_trace_arg_t *arg) {
+  /* data is the Collector object: the hook list marks it as a VALUE. */
+  rmp_collector *c = (rmp_collector *)RTYPEDDATA_DATA(data);
+  VALUE obj;
+  int depth, i;
+  uint32_t stack = 0;
+
+  if (RMP_LIKELY(!rmp_sample_tick(&c->p))) return;
+  /* Our own allocations (class names, frame labels, the profile string). */
+  if (c->in_shim) return;
+  /* Hooks are per-Ractor in 3.1, so this should not fire elsewhere; if it
+   * did, the tables are not Ractor-safe. */
+  if (!rmp_on_main_ractor()) return;
+  if (c->npending >= RMP_EXT_PENDING_MAX) {
+    c->pending_dropped++;
+    return;
+  }
+  obj = rb_tracearg_object((rb_trace_arg_t *)arg);
+  depth = rb_profile_frames(0, RMP_EXT_MAX_FRAMES, c->frames, c->lines);
+  if (depth <= 0) {
+    /* No Ruby frame (e.g. an allocation from C during boot). pprof tools drop
+     * samples without locations, so give these one synthetic frame. */
+    c->frames[0] = RMP_EXT_NO_FRAMES_KEY;
+    c->lines[0] = 0;
+    depth = 1;
+  }
+  for (i = 0; i < depth; i++) c->keys[i] = (uint64_t)c->frames[i];
+  if (rmp_stack_intern(&c->p.stacks, c->keys, c->lines, (size_t)depth, &stack) != RMP_OK) {
+    c->p.stacks_dropped++;
+    return;
+  }
+  c->pending[c->npending].obj = obj;
+  c->pending[c->npending].stack = stack;
+  c->npending++;
+  rb_postponed_job_register_one(0, rmp_ext_postponed_job, NULL);
+}
+
+static uint32_t rmp_intern_cstr(rmp_collector *c, const char *s) {
+  uint32_t id = 0;
+  if (rmp_strtab_intern_cstr(&c->p.strings, s, &id) != RMP_OK) return 0;
+  return id;
+}
+
+static uint32_t rmp_intern_rstr(rmp_collector *c, VALUE s, const char *fallback) {
+  uint32_t id = 0;
+  if (!RB_TYPE_P(s, T_STRING)) return rmp_intern_cstr(c, fallback);
+  if (rmp_strtab_intern(&c->p.strings, RSTRING_PTR(s), (size_t)RSTRING_LEN(s), &id) != RMP_OK) return 0;
+  return id;
+}
+
+static const char *rmp_type_label(int t) {
+  switch (t) {
+    case T_OBJECT: return "<T_OBJECT>";
+    case T_CLASS: return "<T_CLASS>";
+    case T_MODULE: return "<T_MODULE>";
+    case T_FLOAT: return "<T_FLOAT>";
+    case T_STRING: return "<T_STRING>";
+    case T_REGEXP: return "<T_REGEXP>";
+    case T_ARRAY: return "<T_ARRAY>";
+    case T_HASH: return "<T_HASH>";
+    case T_STRUCT: return "<T_STRUCT>";
+    case T_BIGNUM: return "<T_BIGNUM>";
+    case T_FILE: return "<T_FILE>";
+    case T_DATA: return "<T_DATA>";
+    case T_MATCH: return "<T_MATCH>";
+    case T_COMPLEX: return "<T_COMPLEX>";
+    case T_RATIONAL: return "<T_RATIONAL>";
+    case T_SYMBOL: return "<T_SYMBOL>";
+    case T_IMEMO: return "<T_IMEMO>";
+    case T_NODE: return "<T_NODE>";
+    case T_ICLASS: return "<T_ICLASS>";
+    case T_ZOMBIE: return "<T_ZOMBIE>";
+    case T_MOVED: return "<T_MOVED>";
+    default: return "<unknown type>";
+  }
+}
+
+/* The object_class label. Internal objects have no class (hidden objects
+ * have klass 0; an imemo's klass slot holds arbitrary data), so those are
+ * labelled by type. Anonymous classes get rb_class_path's "#<Class:0x...>". */
+static uint32_t rmp_class_label(rmp_collector *c, VALUE obj) {
+  int t = RB_BUILTIN_TYPE(obj);
+  VALUE klass, name;
+  switch (t) {
+    case T_NONE: case T_IMEMO: case T_NODE: case T_ICLASS: case T_ZOMBIE: case T_MOVED:
+      return rmp_intern_cstr(c, rmp_type_label(t));
+    default:
+      break;
+  }
+  klass = RBASIC_CLASS(obj);
+  if (!klass) return rmp_intern_cstr(c, rmp_type_label(t));
+  klass = rb_class_real(klass);
+  if (!klass) return rmp_intern_cstr(c, rmp_type_label(t));
+  /* A named class's path is cached on the class: no allocation. */
+  name = rb_mod_name(klass);
+  if (NIL_P(name)) name = rb_class_path(klass);
+  return rmp_intern_rstr(c, name, rmp_type_label(t));
+}
+
+/* Names for functions interned since the last call. rb_profile_frame_*
+ * allocate Strings, so this runs in the job, never in the hook. */
+static void rmp_resolve_funcs(rmp_collector *c) {
+  rmp_stacks *st = &c->p.stacks;
+  uint32_t f;
+  for (f = st->first_unresolved; f < st->nfuncs; f++) {
+    VALUE frame, name, path, first;
+    uint32_t name_id, file_id;
+    int32_t line = 0;
+    if (rmp_func_get(st, f)->resolved) continue;
+    frame = (VALUE)rmp_func_get(st, f)->key;
+    if (frame == RMP_EXT_NO_FRAMES_KEY) {
+      name_id = rmp_intern_cstr(c, "(no Ruby frames)");
+      rmp_func_resolve(st, f, name_id, name_id, 0, 0);
+      continue;
+    }
+    name = rb_profile_frame_full_label(frame);
+    path = rb_profile_frame_absolute_path(frame);
+    if (NIL_P(path)) path = rb_profile_frame_path(frame);
+    first = rb_profile_frame_first_lineno(frame);
+    if (RB_INTEGER_TYPE_P(first)) line = (int32_t)NUM2INT(first);
+    name_id = rmp_intern_rstr(c, name, "<unknown>");
+    /* C functions have no iseq and so no file. */
+    file_id = rmp_intern_rstr(c, path, "<cfunc>");
+    rmp_func_resolve(st, f, name_id, name_id, file_id, line);
+  }
+}
+
+static VALUE rmp_drain_body(VALUE cv) {
+  rmp_collector *c = (rmp_collector *)cv;
+  uint32_t i;
+  /* Each object stays in pending[] (so dmark keeps it) until committed;
+   * a GC triggered by a class-name allocation here is therefore safe. */
+  for (i = 0; i < c->npending; i++) {
+    VALUE obj = c->pending[i].obj;
+    uint32_t klass = rmp_class_label(c, obj);
+    size_t size = rb_obj_memsize_of(obj);
+    rmp_track(&c->p, (uintptr_t)obj, c->pending[i].stack, klass, (uint64_t)size,
+              (uint32_t)rb_gc_count());
+  }
+  c->npending = 0;
+  rmp_resolve_funcs(c);
+  return Qnil;
+}
+
+void rmp_ext_drain(rmp_collector *c) {
+  int state = 0;
+  if (c->in_shim) return;
+  if (c->npending == 0 && c->p.stacks.first_unresolved >= c->p.stacks.nfuncs) return;
+  c->in_shim = 1;
+  rb_protect(rmp_drain_body, (VALUE)c, &state);
+  if (state) {
+    /* A profiler must not raise into the app: count what was lost. */
+    c->pending_dropped += c->npending;
+    c->npending = 0;
+    rb_set_errinfo(Qnil);
+  }
+  c->in_shim = 0;
+}
+
+void rmp_ext_postponed_job(void *unused) {
+  (void)unused;
+  if (rmp_ext_running) rmp_ext_drain(rmp_ext_running);
+}

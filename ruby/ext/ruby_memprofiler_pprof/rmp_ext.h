@@ -1,0 +1,105 @@
+/* Shared state of the Ruby shim: one rmp_collector per Collector object. */
+#ifndef RMP_EXT_H
+#define RMP_EXT_H
+
+#include <ruby.h>
+#include <ruby/debug.h>
+/* extconf.rb names the header copy to use (repository root or gem). */
+#ifdef RMP_EXT_RMP_H
+#include RMP_EXT_RMP_H
+#else
+#include "rmp.h"
+#endif
+
+/* Exported by libruby (ext/objspace uses them) but absent from the public
+ * headers; extconf.rb checks that they link. */
+int rb_objspace_marked_object_p(VALUE obj);
+size_t rb_obj_memsize_of(VALUE obj);
+#ifdef HAVE_RB_RACTOR_MAIN_P_
+bool rb_ractor_main_p_(void);
+#endif
+
+/* Frames kept per sample; deeper stacks lose their root end. Kept well
+ * under RMP_MAX_DEPTH so rb_profile_frames' cost stays bounded. */
+#define RMP_EXT_MAX_FRAMES 2048
+/* The frame key of a stack with no Ruby frames: a special constant, never an
+ * iseq or method entry, and a no-op to mark. */
+#define RMP_EXT_NO_FRAMES_KEY Qnil
+/* Samples taken between two runs of the postponed job. A C method that
+ * allocates many objects without an interrupt check (e.g. String#split)
+ * overflows it at high sample rates; the overflow is counted. */
+#define RMP_EXT_PENDING_MAX 4096
+
+/* Set in rmp_live_entry.epoch once the object is known to be old. */
+#define RMP_EXT_OLD_BIT 0x80000000u
+
+typedef struct rmp_pending {
+  VALUE obj;
+  uint32_t stack;
+} rmp_pending;
+
+typedef struct rmp_collector {
+  rmp_profiler p;
+  int p_ready;        /* rmp_profiler_init succeeded */
+  int running;
+  VALUE self;         /* while running (then pinned: the hook lists mark it) */
+  /* The NEWOBJ hook is off while non-main Ractors may be starting: Ruby
+   * 3.1.2 crashes firing it before a new Ractor has a frame (Bug #18464). */
+  int newobj_paused;
+  /* Set while the shim itself runs Ruby code (the postponed job, flush):
+   * allocations then are ours and must not be sampled or re-enter. */
+  int in_shim;
+  uint64_t fork_gen;  /* rmp_ext_fork_gen when the sampler was last seeded */
+
+  rmp_pending pending[RMP_EXT_PENDING_MAX];
+  uint32_t npending;
+  uint64_t pending_dropped;
+
+  /* Scratch for the NEWOBJ hook: too large for a hook's C stack frame. */
+  VALUE frames[RMP_EXT_MAX_FRAMES];
+  int lines[RMP_EXT_MAX_FRAMES];
+  uint64_t keys[RMP_EXT_MAX_FRAMES];
+
+  uint64_t gc_sweeps;          /* liveness passes run */
+  uint64_t gc_swept;           /* tracked objects found dead */
+  size_t last_major_count;    /* GC.stat(:major_gc_count) at the last pass */
+  int gc_is_minor;             /* during a liveness pass */
+  uint64_t gc_sweep_ns;        /* time spent in the liveness pass */
+  uint64_t compact_moved;      /* tracked objects rekeyed by dcompact */
+  uint64_t flush_invalid;      /* entries dropped by flush's type guard */
+  uint64_t last_measure_ns; /* part of last_snapshot_ns: re-measuring sizes */
+  uint64_t last_snapshot_ns, last_encode_ns, last_bytes, flushes;
+
+  VALUE flush_mutex;
+} rmp_collector;
+
+/* The running collector (at most one), which the postponed job uses: the
+ * job can outlive the collector that registered it. */
+extern rmp_collector *rmp_ext_running;
+extern uint64_t rmp_ext_fork_gen;
+
+/* RAW_ARG hooks are called as f(data, trace_arg); the registration API
+ * only knows the classic signature. */
+typedef void (*rmp_raw_hook_fn)(VALUE, const rb_trace_arg_t *);
+#define RMP_HOOK_FN(f) ((rb_event_hook_func_t)(void (*)(void))(rmp_raw_hook_fn)(f))
+
+/* hooks.c */
+void rmp_ext_newobj_hook(VALUE data, const rb_trace_arg_t *arg);
+void rmp_ext_drain(rmp_collector *c);
+void rmp_ext_postponed_job(void *unused);
+
+/* liveness.c */
+/* Hooks get the Collector VALUE as data: Ruby marks hook data. */
+void rmp_ext_liveness_start(VALUE collector);
+void rmp_ext_liveness_stop(VALUE collector);
+void rmp_ext_compact(rmp_collector *c);
+const char *rmp_ext_liveness_mode(void);
+
+/* flush.c */
+VALUE rmp_ext_flush(rmp_collector *c);
+
+/* collector.c */
+uint64_t rmp_ext_now_ns(void);
+void rmp_ext_maybe_resume_newobj(rmp_collector *c);
+
+#endif

@@ -1,0 +1,114 @@
+# frozen_string_literal: true
+
+require "ruby_memprofiler_pprof/ruby_memprofiler_pprof"
+require "ruby_memprofiler_pprof/fork_hooks"
+
+module MemprofilerPprof
+  # Samples allocations and tracks the sampled objects that are still alive;
+  # #flush returns both as a gzipped pprof profile. The C methods (start!,
+  # stop!, running?, flush, stats) live in the extension; this file holds the
+  # settings, their validation and #profile.
+  class Collector
+    MAX_ALLOCATION_SAMPLES_LIMIT = 0xFFFF_FFFF
+    MAX_HEAP_SAMPLES_LIMIT = 1 << 30 # the live table's bound (rmp.h)
+
+    attr_reader :sample_rate, :allocation_retain_rate, :max_allocation_samples, :max_heap_samples
+
+    def initialize(sample_rate: 0.01, allocation_retain_rate: 1, max_allocation_samples: 10_000,
+                   max_heap_samples: 50_000)
+      self.sample_rate = sample_rate
+      self.allocation_retain_rate = allocation_retain_rate
+      self.max_allocation_samples = max_allocation_samples
+      self.max_heap_samples = max_heap_samples
+    end
+
+    def self.validate_rate(name, value)
+      ok = value.is_a?(Numeric) && value.real? && !value.to_f.nan? && value >= 0 && value <= 1
+      raise ArgumentError, "#{name} must be a number between 0 and 1, got #{value.inspect}" unless ok
+
+      value.to_f
+    end
+
+    def self.validate_limit(name, value, max)
+      ok = value.is_a?(Integer) && value.positive? && value <= max
+      raise ArgumentError, "#{name} must be an Integer between 1 and #{max}, got #{value.inspect}" unless ok
+
+      value
+    end
+
+    def sample_rate=(value)
+      v = self.class.validate_rate("sample_rate", value)
+      _set_sample_rate(v)
+      @sample_rate = v
+    end
+
+    def allocation_retain_rate=(value)
+      v = self.class.validate_rate("allocation_retain_rate", value)
+      _set_allocation_retain_rate(v)
+      @allocation_retain_rate = v
+    end
+
+    def max_allocation_samples=(value)
+      v = self.class.validate_limit("max_allocation_samples", value, MAX_ALLOCATION_SAMPLES_LIMIT)
+      _set_max_allocation_samples(v)
+      @max_allocation_samples = v
+    end
+
+    def max_heap_samples=(value)
+      v = self.class.validate_limit("max_heap_samples", value, MAX_HEAP_SAMPLES_LIMIT)
+      _set_max_heap_samples(v)
+      @max_heap_samples = v
+    end
+
+    # Runs the block with the collector started and returns the pprof of
+    # what it did. A collector that was already running stays running.
+    def profile
+      raise ArgumentError, "Collector#profile needs a block" unless block_given?
+
+      was_running = running?
+      start! unless was_running
+      begin
+        yield
+        flush
+      ensure
+        stop! unless was_running
+      end
+    end
+
+    # Process._fork exists from Ruby 3.1; every fork path (fork, Process.fork,
+    # Kernel#system is not one) goes through it.
+    module ForkHook
+      def _fork
+        pid = super
+        if pid.zero?
+          MemprofilerPprof::Collector._after_fork_child
+          MemprofilerPprof.after_fork_child_hooks.each do |hook|
+            hook.call
+          rescue StandardError => e
+            warn "ruby_memprofiler_pprof: after-fork hook failed: #{e.class}: #{e.message}"
+          end
+        end
+        pid
+      end
+    end
+    Process.singleton_class.prepend(ForkHook) if Process.respond_to?(:_fork)
+  end
+end
+
+if defined?(Ractor)
+  module MemprofilerPprof
+    class Collector
+      # Ruby 3.1.2 crashes when a NEWOBJ hook fires while a new Ractor is
+      # being set up (Ruby Bug #18464, fixed upstream by ruby/ruby#5990), so
+      # allocation sampling pauses before any Ractor starts; a flush or
+      # start! resumes it once only the main Ractor is left.
+      module RactorHook
+        def new(*args, **kwargs, &block)
+          MemprofilerPprof::Collector._ractor_starting
+          super
+        end
+      end
+      Ractor.singleton_class.prepend(RactorHook)
+    end
+  end
+end

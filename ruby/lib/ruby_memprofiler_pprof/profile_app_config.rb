@@ -1,0 +1,92 @@
+# frozen_string_literal: true
+
+module MemprofilerPprof
+  module ProfileApp
+    # Raised with every invalid variable's message, one per line.
+    class ConfigError < StandardError; end
+
+    DECIMAL = /\A[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\z/.freeze
+    POSITIVE_INTEGER = /\A\+?\d+\z/.freeze
+    MAX_COUNT = 0xFFFF_FFFF # the Collector's limit
+
+    # env var => [setting, kind, default]
+    VARIABLES = {
+      "RUBY_MEMPROFILER_PPROF_SAMPLE_RATE" => [:sample_rate, :fraction, 1.0],
+      "RUBY_MEMPROFILER_PPROF_ALLOC_RETAIN_RATE" => [:allocation_retain_rate, :fraction, 1.0],
+      "RUBY_MEMPROFILER_PPROF_MAX_ALLOC_SAMPLES" => [:max_allocation_samples, :count, 10_000],
+      "RUBY_MEMPROFILER_PPROF_MAX_HEAP_SAMPLES" => [:max_heap_samples, :count, 50_000],
+      "RUBY_MEMPROFILER_PPROF_FILE_PATTERN" => [:file_pattern, :pattern, "tmp/profiles/mem-%{pid}-%{isotime}.pprof"],
+      "RUBY_MEMPROFILER_PPROF_INTERVAL" => [:interval, :seconds, 30.0],
+    }.freeze
+
+    module_function
+
+    # Returns {setting => value} from `env`, or raises ConfigError naming
+    # each bad variable and its value. Unset means default; set-but-empty is
+    # an error, since it is more likely a templating mistake than a choice.
+    def parse_env(env)
+      errors = []
+      config = {}
+      VARIABLES.each do |name, (setting, kind, default)|
+        raw = env[name]
+        if raw.nil?
+          config[setting] = default
+          next
+        end
+        value, problem = parse_value(kind, raw)
+        if problem
+          errors << "#{name}=#{raw.inspect} is invalid: #{problem}"
+        else
+          config[setting] = value
+        end
+      end
+      raise ConfigError, errors.join("\n") unless errors.empty?
+
+      config
+    end
+
+    def parse_value(kind, raw)
+      s = raw.strip
+      case kind
+      when :fraction
+        x = parse_decimal(s)
+        return [nil, "must be a number from 0 to 1"] if x.nil? || x.negative? || x > 1
+
+        [x, nil]
+      when :seconds
+        x = parse_decimal(s)
+        return [nil, "must be a number of seconds greater than 0"] if x.nil? || !x.positive?
+
+        [x, nil]
+      when :count
+        return [nil, "must be a positive integer"] unless POSITIVE_INTEGER.match?(s)
+
+        n = Integer(s, 10)
+        return [nil, "must be a positive integer"] unless n.positive?
+        return [nil, "must be at most #{MAX_COUNT}"] if n > MAX_COUNT
+
+        [n, nil]
+      when :pattern
+        return [nil, "must not be empty"] if raw.empty?
+
+        require "ruby_memprofiler_pprof/file_flusher"
+        begin
+          FileFlusher.validate_pattern(raw)
+        rescue ArgumentError => e
+          return [nil, e.message]
+        end
+        [raw, nil]
+      else
+        raise ArgumentError, "unknown kind #{kind}"
+      end
+    end
+
+    # Float() alone accepts hex, underscores and "1e400" (=> Infinity).
+    def parse_decimal(s)
+      return nil unless DECIMAL.match?(s)
+
+      x = Float(s)
+      x.finite? ? x : nil
+    end
+  end
+end

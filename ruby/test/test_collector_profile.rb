@@ -1,0 +1,212 @@
+# frozen_string_literal: true
+
+require_relative "collector_support"
+
+class RmpNamedThing; end
+class RmpAllocProbe; end
+class RmpStringSubclass < String; end
+
+# What the profile says, checked against what the test really allocated.
+class TestCollectorProfile < Minitest::Test
+  include CollectorSupport
+  Collector = MemprofilerPprof::Collector
+
+  # Test files may share a process (rake test): start from no running collector.
+  def setup
+    Collector.running_collector&.stop!
+  end
+
+  def teardown
+    Collector.running_collector&.stop!
+  end
+
+  def leak_kib_strings(n, sink)
+    n.times { sink << ("x" * 1024) }
+  end
+
+  def allocate_probes(n)
+    n.times { RmpAllocProbe.new }
+  end
+
+  def test_retained_strings_are_attributed_to_the_allocating_method_at_rate_1
+    c = Collector.new(sample_rate: 1, max_heap_samples: 100_000, max_allocation_samples: 100_000)
+    sink = []
+    c.start!
+    leak_kib_strings(1000, sink)
+    settle
+    prof = decode(c.flush)
+    truth = memsize_sum(sink)
+    assert_operator truth, :>=, 1000 * 1024
+    # The "x" literals die young; one may survive through conservative stack
+    # marking, so the exact checks look at what String#* allocated.
+    got = prof.sum("retained_size", func: /leak_kib_strings/, klass: "String")
+    assert_in_delta truth, got, truth * 0.15
+    assert_equal 1000, prof.sum("retained_objects", func: /leak_kib_strings/, klass: "String", leaf: "String#*")
+    assert_equal truth, prof.sum("retained_size", func: /leak_kib_strings/, klass: "String", leaf: "String#*")
+    # The leaf frame is the C method that allocated; the named method is its caller's caller.
+    s = prof.select(func: /leak_kib_strings/, klass: "String").max_by { |x| x.value("retained_size") }
+    assert_equal "String#*", s.locations.first.name
+    assert(s.locations.any? { |l| l.name.end_with?("leak_kib_strings") && l.file == File.expand_path(__FILE__) && l.line.positive? })
+  ensure
+    c&.stop!
+  end
+
+  def test_retained_estimate_at_rate_0_1_is_within_5_sigma
+    rate = 0.1
+    n = 4000
+    c = Collector.new(sample_rate: rate, max_heap_samples: 100_000)
+    sink = []
+    c.start!
+    leak_kib_strings(n, sink)
+    settle
+    prof = decode(c.flush)
+    avg = memsize_sum(sink).fdiv(n)
+    # Each object is kept with probability p and weighs 1/p (scaled values).
+    sigma_count = Math.sqrt(n * rate * (1 - rate)) / rate
+    count = prof.sum("retained_objects", func: /leak_kib_strings/, klass: "String")
+    size = prof.sum("retained_size", func: /leak_kib_strings/, klass: "String")
+    assert_in_delta n, count, 5 * sigma_count
+    assert_in_delta n * avg, size, 5 * sigma_count * avg
+    assert_operator count, :>, 0
+  ensure
+    c&.stop!
+  end
+
+  def test_freed_objects_are_gone_from_the_next_profile
+    c = Collector.new(sample_rate: 1, max_heap_samples: 100_000)
+    sink = []
+    c.start!
+    leak_kib_strings(1000, sink)
+    settle
+    first = decode(c.flush)
+    assert_equal 1000, first.sum("retained_objects", func: /leak_kib_strings/, klass: "String", leaf: "String#*")
+    sink.clear
+    settle
+    second = decode(c.flush)
+    # Conservative stack scanning may pin a stray one; the rest must be gone.
+    assert_operator second.sum("retained_objects", func: /leak_kib_strings/), :<=, 5
+    # Retained objects stay tracked across flushes; allocations do not.
+    assert_equal 0, second.sum("allocations", func: /leak_kib_strings/)
+  ensure
+    c&.stop!
+  end
+
+  def test_allocations_section_counts_and_sizes
+    c = Collector.new(sample_rate: 1, max_allocation_samples: 100_000, max_heap_samples: 100_000)
+    c.start!
+    allocate_probes(2000)
+    settle
+    prof = decode(c.flush)
+    assert_equal 2000, prof.sum("allocations", func: /allocate_probes/, klass: "RmpAllocProbe")
+    assert_equal 2000 * ObjectSpace.memsize_of(RmpAllocProbe.new),
+                 prof.sum("allocation_size", func: /allocate_probes/, klass: "RmpAllocProbe")
+    # They died: allocated, but not retained.
+    assert_equal 0, prof.sum("retained_objects", func: /allocate_probes/, klass: "RmpAllocProbe")
+    # The allocations section is per interval.
+    again = decode(c.flush)
+    assert_equal 0, again.sum("allocations", func: /allocate_probes/)
+  ensure
+    c&.stop!
+  end
+
+  def test_allocation_retain_rate_zero_empties_the_allocations_section
+    c = Collector.new(sample_rate: 1, allocation_retain_rate: 0, max_heap_samples: 100_000)
+    keep = []
+    c.start!
+    allocate_probes(500)
+    leak_kib_strings(100, keep)
+    settle
+    prof = decode(c.flush)
+    assert_equal 0, prof.samples.sum { |s| s.value("allocations") + s.value("allocation_size") }
+    assert_equal 100, prof.sum("retained_objects", func: /leak_kib_strings/, klass: "String", leaf: "String#*")
+  ensure
+    c&.stop!
+  end
+
+  def make_objects(keep)
+    anon = Class.new
+    singleton = Object.new
+    singleton.define_singleton_method(:hi) { 1 }
+    keep << RmpNamedThing.new << anon.new << RmpStringSubclass.new("abc") << [1, 2] << { a: 1 } << singleton
+    anon
+  end
+
+  def test_object_class_labels_including_anonymous_classes
+    c = Collector.new(sample_rate: 1, max_heap_samples: 100_000)
+    keep = []
+    c.start!
+    anon = make_objects(keep)
+    settle
+    prof = decode(c.flush)
+    classes = prof.select(func: /make_objects/).map { |s| s.labels["object_class"] }.uniq
+    %w[RmpNamedThing RmpStringSubclass Array Hash Object].each { |k| assert_includes classes, k }
+    anon_label = classes.grep(/\A#<Class:0x\h+>\z/)
+    refute_empty anon_label, "no anonymous-class label in #{classes.inspect}"
+    assert_includes anon_label, anon.inspect
+    # A singleton class is reported as the object's real class.
+    refute(classes.any? { |k| k.start_with?("#<Class:#<") })
+    # Every label is non-empty and either a class path or a <T_*> type tag.
+    prof.classes.each { |k| assert_match(/\A(?:[A-Z][\w:]*|#<Class:0x\h+>|<T_[A-Z]+>|<hidden T_[A-Z]+>)\z/, k) }
+  ensure
+    c&.stop!
+  end
+
+  class RmpDeepThing; end
+
+  def recurse_then_allocate(depth, keep)
+    depth.zero? ? keep << RmpDeepThing.new : recurse_then_allocate(depth - 1, keep)
+  end
+
+  # Stacks deeper than the shim's 2048-frame buffer lose their root end.
+  def test_deep_stacks_are_truncated_at_the_root
+    c = Collector.new(sample_rate: 1, max_heap_samples: 100_000)
+    keep = []
+    c.start!
+    recurse_then_allocate(3000, keep)
+    settle
+    prof = decode(c.flush)
+    s = prof.select(klass: /RmpDeepThing/)
+    assert_equal 1, s.sum { |x| x.value("retained_objects") }
+    locs = s.first.locations
+    assert_equal 2048, locs.size
+    assert_equal "Class#new", locs[0].name
+    assert_match(/recurse_then_allocate/, locs[1].name)
+    refute(locs.any? { |l| l.name.include?("test_deep_stacks_are_truncated_at_the_root") })
+  ensure
+    c&.stop!
+  end
+
+  def test_max_heap_samples_is_enforced_and_drops_are_counted
+    c = Collector.new(sample_rate: 1, max_heap_samples: 100)
+    sink = []
+    c.start!
+    leak_kib_strings(1000, sink)
+    settle
+    stats = c.stats
+    assert_operator stats[:live_samples], :<=, 100
+    assert_operator stats[:heap_samples_dropped], :>=, 900
+    prof = decode(c.flush)
+    assert_operator prof.samples.sum { |s| s.value("retained_objects") }, :<=, 100
+    dropped = prof.comments.grep(/heap/i).grep(/drop/i)
+    refute_empty dropped, "no heap drop comment in #{prof.comments.inspect}"
+    assert(dropped.any? { |l| l[/\d+/].to_i >= 900 }, dropped.inspect)
+  ensure
+    c&.stop!
+  end
+
+  def test_max_allocation_samples_is_enforced_and_drops_are_counted
+    c = Collector.new(sample_rate: 1, max_allocation_samples: 50, max_heap_samples: 100_000)
+    c.start!
+    allocate_probes(1000)
+    settle
+    assert_operator c.stats[:allocation_samples_dropped], :>=, 950
+    prof = decode(c.flush)
+    # Values are scaled by 1/rate = 1 here, so counts are raw sample counts.
+    assert_operator prof.samples.sum { |s| s.value("allocations") }, :<=, 50
+    dropped = prof.comments.grep(/alloc/i).grep(/drop/i)
+    refute_empty dropped, "no allocation drop comment in #{prof.comments.inspect}"
+    assert(dropped.any? { |l| l[/\d+/].to_i >= 950 }, dropped.inspect)
+  ensure
+    c&.stop!
+  end
+end
