@@ -35,6 +35,8 @@ c_suite() { # c_suite DIR CC CXX CMAKE_ARGS...
 stage "C tests (gcc, plain)" c_suite "$out/gcc" gcc g++ -DCMAKE_BUILD_TYPE=RelWithDebInfo
 stage "C tests (clang, ASan+UBSan)" c_suite "$out/clang-asan" clang clang++ -DCMAKE_BUILD_TYPE=Debug -DRMP_SANITIZE=ON
 [ -f "$root/ruby/scripts/test.sh" ] && stage "Ruby gem tests" bash "$root/ruby/scripts/test.sh"
+[ -f "$root/ruby/test/run_collector_tests.sh" ] && \
+  stage "Ruby collector tests (FREEOBJ liveness fallback)" env RMP_EXT_VARIANTS=freeobj bash "$root/ruby/test/run_collector_tests.sh"
 [ -f "$root/scripts/test-fuzz.sh" ] && stage "Fuzz regression" bash "$root/scripts/test-fuzz.sh" "$out/fuzz"
 [ -f "$root/scripts/bench-gate.sh" ] && stage "Benchmark gate (callgrind)" bash "$root/scripts/bench-gate.sh" "$out/gate"
 
