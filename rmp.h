@@ -429,12 +429,14 @@ RMP_DEF rmp_status rmp_config_check(const rmp_config *c);
 RMP_DEF rmp_status rmp_profiler_init(rmp_profiler *p, const rmp_config *c);
 RMP_DEF void rmp_profiler_free(rmp_profiler *p);
 
-RMP_DEF int rmp_profiler_refill_(rmp_profiler *p);
 /* The hot path: nonzero when this allocation is sampled (counted in
- * samples_taken). */
+ * samples_taken). It is rmp_sample_countdown() && rmp_sample_confirm(); an
+ * embedder can split the two to keep its own fast path free of calls. */
+static inline int rmp_sample_countdown(rmp_profiler *p) { return --p->sampler.countdown == 0; }
+RMP_DEF int rmp_sample_confirm(rmp_profiler *p);
 static inline int rmp_sample_tick(rmp_profiler *p) {
-  if (RMP_LIKELY(--p->sampler.countdown != 0)) return 0;
-  return rmp_profiler_refill_(p);
+  if (RMP_LIKELY(!rmp_sample_countdown(p))) return 0;
+  return rmp_sample_confirm(p);
 }
 
 /* Record a sampled allocation: into the live table, and (subject to the
@@ -1332,7 +1334,7 @@ RMP_DEF void rmp_profiler_free(rmp_profiler *p) {
   rmp_allocs_free(&p->allocs);
 }
 
-RMP_DEF int rmp_profiler_refill_(rmp_profiler *p) {
+RMP_DEF int rmp_sample_confirm(rmp_profiler *p) {
   int hit = rmp_sampler_refill_(&p->sampler);
   p->samples_taken += (uint64_t)hit;
   return hit;

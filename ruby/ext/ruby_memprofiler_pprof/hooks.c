@@ -12,14 +12,14 @@ static int rmp_on_main_ractor(void) {
 #endif
 }
 
-void rmp_ext_newobj_hook(VALUE data, const rb_trace_arg_t *arg) {
-  /* data is the Collector object: the hook list marks it as a VALUE. */
-  rmp_collector *c = (rmp_collector *)RTYPEDDATA_DATA(data);
+/* The sampled path, out of line so the hook's unsampled path needs no
+ * register saves or stack-protector canary around its decrement. */
+static RMP_EXT_NOINLINE void rmp_ext_newobj_sampled(rmp_collector *c, const rb_trace_arg_t *arg) {
   VALUE obj;
   int depth, i;
   uint32_t stack = 0;
 
-  if (RMP_LIKELY(!rmp_sample_tick(&c->p))) return;
+  if (!rmp_sample_confirm(&c->p)) return;
   /* Our own allocations (class names, frame labels, the profile string). */
   if (c->in_shim) return;
   /* Hooks are per-Ractor in 3.1, so this should not fire elsewhere; if it
@@ -47,6 +47,13 @@ void rmp_ext_newobj_hook(VALUE data, const rb_trace_arg_t *arg) {
   c->pending[c->npending].stack = stack;
   c->npending++;
   rb_postponed_job_register_one(0, rmp_ext_postponed_job, NULL);
+}
+
+void rmp_ext_newobj_hook(VALUE data, const rb_trace_arg_t *arg) {
+  /* data is the Collector object: the hook list marks it as a VALUE. */
+  rmp_collector *c = (rmp_collector *)RTYPEDDATA_DATA(data);
+  if (RMP_LIKELY(!rmp_sample_countdown(&c->p))) return;
+  rmp_ext_newobj_sampled(c, arg);
 }
 
 static uint32_t rmp_intern_cstr(rmp_collector *c, const char *s) {

@@ -22,6 +22,11 @@ bool rb_ractor_main_p_(void);
 /* Frames kept per sample; deeper stacks lose their root end. Kept well
  * under RMP_MAX_DEPTH so rb_profile_frames' cost stays bounded. */
 #define RMP_EXT_MAX_FRAMES 2048
+#if defined(__GNUC__) || defined(__clang__)
+#define RMP_EXT_NOINLINE __attribute__((noinline))
+#else
+#define RMP_EXT_NOINLINE
+#endif
 /* The frame key of a stack with no Ruby frames: a special constant, never an
  * iseq or method entry, and a no-op to mark. */
 #define RMP_EXT_NO_FRAMES_KEY Qnil
