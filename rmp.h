@@ -1137,13 +1137,18 @@ static rmp_status rmp_live_grow_(rmp_live *t) {
 }
 
 RMP_DEF rmp_status rmp_live_insert(rmp_live *t, const rmp_live_entry *e) {
-  rmp_live_entry *cur;
+  uint32_t i;
   if (e->addr == 0) return RMP_ERR_INVALID;
-  cur = rmp_live_lookup(t, e->addr);
-  if (cur) {
-    *cur = *e;
-    t->replaced++;
-    return RMP_OK;
+  /* One probe finds either the address (replace) or the empty slot it
+   * would go in; only growth, which is rare, probes again. */
+  for (i = rmp_live_home_(t, e->addr);; i = (i + 1) & t->mask) {
+    rmp_live_entry *s = &t->slots[i];
+    if (s->addr == e->addr) {
+      *s = *e;
+      t->replaced++;
+      return RMP_OK;
+    }
+    if (s->addr == 0) break;
   }
   if (t->count >= t->max) {
     t->dropped++;
@@ -1156,8 +1161,11 @@ RMP_DEF rmp_status rmp_live_insert(rmp_live *t, const rmp_live_entry *e) {
       t->dropped++;
       return s;
     }
+    rmp_live_place_(t, e);
+    return RMP_OK;
   }
-  rmp_live_place_(t, e);
+  t->slots[i] = *e;
+  t->count++;
   return RMP_OK;
 }
 
