@@ -449,6 +449,9 @@ typedef struct rmp_pprof_enc_ {
   uint32_t nlive, n;         /* live entries come first among the n */
   uint32_t nnodes;
   uint32_t *frame_ids;       /* radix histograms, then one stack at a time */
+  unsigned char *loc_bytes;  /* the last stack's packed location_id field */
+  size_t loc_nbytes;
+  uint32_t loc_stack;        /* whose bytes loc_bytes holds; UINT32_MAX: none */
   unsigned char *frame_used; /* bitmaps: which frames/functions samples use */
   unsigned char *func_used;
   uint32_t nframes, nfuncs;  /* 0 when the snapshot has no such array */
@@ -557,20 +560,34 @@ static void rmp_pprof_emit_sample_(rmp_pprof_enc_ *e, const rmp_pprof_agg_ *a, u
    * beyond any double, and the sums saturate as documented. */
   double pr = s->sample_rate * s->retain_rate;
   double wa = (pr == 0.0 && s->sample_rate > 0.0 && s->retain_rate > 0.0) ? HUGE_VAL : rmp_pprof_weight_(pr);
-  uint64_t v[4], loc_len = 0, val_len = 0, age_num = age ? (uint64_t)1 << (age - 1) : 0;
+  uint64_t v[4], val_len = 0, age_num = age ? (uint64_t)1 << (age - 1) : 0;
   uint64_t base = e->nstrings;
-  uint32_t depth = 0, i;
+  uint32_t i;
   uint32_t klass = rmp_pprof_str_(e, a->klass);
   size_t lab1, lab2;
   unsigned char *p;
 
-  if (a->stack != 0 && a->stack < st->nnodes)
-    depth = rmp_stack_frames(st, a->stack, e->frame_ids, RMP_MAX_DEPTH);
-  if (depth > RMP_MAX_DEPTH) depth = RMP_MAX_DEPTH;
-  for (i = 0; i < depth; i++) {
-    uint32_t f = e->frame_ids[i];
-    loc_len += rmp_pb_varint_len_((uint64_t)f + 1);
-    if (f < e->nframes) e->frame_used[f >> 3] |= (unsigned char)(1u << (f & 7));
+  /* Samples come sorted by stack, and one stack often has several (class,
+   * age) samples: its location ids are encoded once and copied. */
+  if (a->stack != e->loc_stack) {
+    uint32_t depth = 0;
+    uint64_t loc_len = 0;
+    if (a->stack != 0 && a->stack < st->nnodes)
+      depth = rmp_stack_frames(st, a->stack, e->frame_ids, RMP_MAX_DEPTH);
+    if (depth > RMP_MAX_DEPTH) depth = RMP_MAX_DEPTH;
+    for (i = 0; i < depth; i++) {
+      uint32_t f = e->frame_ids[i];
+      loc_len += rmp_pb_varint_len_((uint64_t)f + 1);
+      if (f < e->nframes) e->frame_used[f >> 3] |= (unsigned char)(1u << (f & 7));
+    }
+    p = e->loc_bytes;
+    if (depth) {
+      p = rmp_pb_varint_(p, (1u << 3) | 2);
+      p = rmp_pb_varint_(p, loc_len);
+      for (i = 0; i < depth; i++) p = rmp_pb_varint_(p, (uint64_t)e->frame_ids[i] + 1);
+    }
+    e->loc_nbytes = (size_t)(p - e->loc_bytes);
+    e->loc_stack = a->stack;
   }
   v[0] = (uint64_t)rmp_pprof_scale_(a->alloc_n, wa);
   v[1] = (uint64_t)rmp_pprof_scale_(a->alloc_bytes, wa);
@@ -581,13 +598,10 @@ static void rmp_pprof_emit_sample_(rmp_pprof_enc_ *e, const rmp_pprof_agg_ *a, u
   lab2 = rmp_pb_field_len_(1, base + RMP_PPROF_S_ALLOCATION_AGE_) + rmp_pb_field_len_(3, age_num) +
          rmp_pb_field_len_(4, base + RMP_PPROF_S_GCS_);
 
-  p = rmp_pb_scratch_(&e->pb, (size_t)loc_len + (size_t)val_len + lab1 + lab2 + 40);
+  p = rmp_pb_scratch_(&e->pb, e->loc_nbytes + (size_t)val_len + lab1 + lab2 + 40);
   if (!p) return;
-  if (depth) {
-    p = rmp_pb_varint_(p, (1u << 3) | 2);
-    p = rmp_pb_varint_(p, loc_len);
-    for (i = 0; i < depth; i++) p = rmp_pb_varint_(p, (uint64_t)e->frame_ids[i] + 1);
-  }
+  memcpy(p, e->loc_bytes, e->loc_nbytes);
+  p += e->loc_nbytes;
   p = rmp_pb_varint_(p, (2u << 3) | 2);
   p = rmp_pb_varint_(p, val_len);
   for (i = 0; i < 4; i++) p = rmp_pb_varint_(p, v[i]);
@@ -755,11 +769,14 @@ RMP_DEF rmp_status rmp_pprof_encode(const rmp_snapshot *snap, const rmp_pprof_op
   e.nstrings = snap->strings.count ? snap->strings.count : 1;
   e.pb.out = (unsigned char *)RMP_MALLOC(RMP_PPROF_OUT_CHUNK);
   e.frame_ids = (uint32_t *)RMP_MALLOC(sizeof(uint32_t) * nids);
+  /* tag + length + up to 5 bytes per frame id */
+  e.loc_bytes = (unsigned char *)RMP_MALLOC((size_t)RMP_MAX_DEPTH * 5 + 16);
+  e.loc_stack = UINT32_MAX;
   e.frame_used = (unsigned char *)RMP_MALLOC((size_t)nframes / 8 + 1);
   e.func_used = (unsigned char *)RMP_MALLOC((size_t)nfuncs / 8 + 1);
   e.idx = (uint32_t *)RMP_MALLOC(sizeof(uint32_t) * ((size_t)e.n + 1));
   e.tmp = (uint32_t *)RMP_MALLOC(sizeof(uint32_t) * ((size_t)e.n + 1));
-  if (!e.pb.out || !e.frame_ids || !e.frame_used || !e.func_used || !e.idx || !e.tmp)
+  if (!e.pb.out || !e.frame_ids || !e.loc_bytes || !e.frame_used || !e.func_used || !e.idx || !e.tmp)
     st = RMP_ERR_NOMEM;
   if (st == RMP_OK) {
     memset(e.frame_used, 0, (size_t)nframes / 8 + 1);
@@ -771,6 +788,7 @@ RMP_DEF rmp_status rmp_pprof_encode(const rmp_snapshot *snap, const rmp_pprof_op
   RMP_FREE(e.pb.out);
   RMP_FREE(e.pb.msg);
   RMP_FREE(e.frame_ids);
+  RMP_FREE(e.loc_bytes);
   RMP_FREE(e.frame_used);
   RMP_FREE(e.func_used);
   RMP_FREE(e.idx);

@@ -50,8 +50,12 @@ static RMP_EXT_NOINLINE void rmp_ext_newobj_sampled(rmp_collector *c, const rb_t
 }
 
 void rmp_ext_newobj_hook(VALUE data, const rb_trace_arg_t *arg) {
-  /* data is the Collector object: the hook list marks it as a VALUE. */
-  rmp_collector *c = (rmp_collector *)RTYPEDDATA_DATA(data);
+  /* The hook's data is the Collector object (the hook list marks it as a
+   * VALUE), but reading the collector through it costs a likely cache miss
+   * per allocation; the running collector is also in a hot global. */
+  rmp_collector *c = rmp_ext_running;
+  (void)data;
+  if (RMP_UNLIKELY(!c)) return;
   if (RMP_LIKELY(!rmp_sample_countdown(&c->p))) return;
   rmp_ext_newobj_sampled(c, arg);
 }
