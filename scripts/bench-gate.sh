@@ -3,20 +3,24 @@
 # under callgrind (bench/gate/ops.c) and fails if any operation costs more
 # than 10% over bench/gate/baseline.txt.
 #
-#   scripts/bench-gate.sh [--update] [WORKDIR]
+#   scripts/bench-gate.sh [--update] [--no-build] [WORKDIR]
 #
 # WORKDIR (default: a fresh temp dir) holds the Release build and the
 # callgrind dumps. --update rewrites the baseline from this run instead of
 # comparing; commit the result only for a deliberate change in cost.
+# --no-build reruns the binary already in WORKDIR (to check that counts
+# repeat exactly for one binary).
 # Counts depend on the compiler, so the build pins gcc (CC=gcc) and the
 # baseline records its version; a different version only warns.
 set -euo pipefail
 
 update=0
+build_it=1
 workdir=""
 for arg in "$@"; do
   case "$arg" in
     --update) update=1 ;;
+    --no-build) build_it=0 ;;
     -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     -*) echo "bench-gate: unknown option $arg" >&2; exit 2 ;;
     *) workdir="$arg" ;;
@@ -28,6 +32,8 @@ baseline="$root/bench/gate/baseline.txt"
 threshold="${RMP_GATE_THRESHOLD:-10}"   # percent
 if [ -z "$workdir" ]; then
   workdir="$(mktemp -d /tmp/rmp-bench-gate.XXXXXX)"
+  # A temp dir of our own is removed after a pass and kept for inspection otherwise.
+  trap 'rc=$?; if [ "$rc" -eq 0 ]; then rm -rf "$workdir"; else echo "bench-gate: kept $workdir" >&2; fi' EXIT
 fi
 mkdir -p "$workdir"
 build="$workdir/build"
@@ -36,12 +42,15 @@ dumps="$workdir/callgrind"
 command -v valgrind >/dev/null || { echo "bench-gate: valgrind is not installed" >&2; exit 2; }
 
 cc_version="$(gcc -dumpfullversion 2>/dev/null || gcc -dumpversion)"
-echo "bench-gate: building rmp_gate_ops (Release, gcc $cc_version) in $build"
-CC=gcc CXX=g++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DRMP_BUILD_BENCH=ON \
-  -DRMP_BUILD_TESTS=OFF -DRMP_BUILD_REPORT=OFF -DRMP_BUILD_FUZZ=OFF -DRMP_SANITIZE=OFF >"$workdir/cmake.log" 2>&1 \
-  || { cat "$workdir/cmake.log" >&2; exit 2; }
-cmake --build "$build" --target rmp_gate_ops -j2 >"$workdir/build.log" 2>&1 \
-  || { cat "$workdir/build.log" >&2; exit 2; }
+if [ "$build_it" -eq 1 ]; then
+  echo "bench-gate: building rmp_gate_ops (Release, gcc $cc_version) in $build"
+  CC=gcc CXX=g++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DRMP_BUILD_BENCH=ON \
+    -DRMP_BUILD_TESTS=OFF -DRMP_BUILD_REPORT=OFF -DRMP_BUILD_FUZZ=OFF -DRMP_SANITIZE=OFF >"$workdir/cmake.log" 2>&1 \
+    || { cat "$workdir/cmake.log" >&2; exit 2; }
+  cmake --build "$build" --target rmp_gate_ops -j2 >"$workdir/build.log" 2>&1 \
+    || { cat "$workdir/build.log" >&2; exit 2; }
+fi
+[ -x "$build/bench/rmp_gate_ops" ] || { echo "bench-gate: no $build/bench/rmp_gate_ops" >&2; exit 2; }
 
 rm -rf "$dumps" && mkdir -p "$dumps"
 echo "bench-gate: running under callgrind"

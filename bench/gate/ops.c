@@ -1,0 +1,218 @@
+/* Fixed work for the callgrind regression gate: each core operation runs a
+ * fixed number of times on fixed inputs, with instrumentation switched on
+ * only around it. Each section ends in a callgrind dump named "op N", so
+ * scripts/bench-gate.sh divides that dump's instruction count by N. Run
+ * natively, the program just checks that every operation succeeds. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <valgrind/callgrind.h>
+
+#include "rmp.h"
+#include "rmp_bench_fixture.h"
+#ifdef RMP_BENCH_HAVE_PPROF
+#include "rmp_pprof.h"
+#endif
+
+#define OP_BEGIN()                  \
+  do {                              \
+    CALLGRIND_START_INSTRUMENTATION; \
+    CALLGRIND_ZERO_STATS;           \
+  } while (0)
+
+static void op_end(const char *name, unsigned long n) {
+  char label[96];
+  snprintf(label, sizeof label, "%s %lu", name, n);
+  CALLGRIND_DUMP_STATS_AT(label);
+  CALLGRIND_STOP_INSTRUMENTATION;
+  printf("op %s\n", label);
+}
+
+static int failures;
+#define CHECK(cond)                                                  \
+  do {                                                               \
+    if (!(cond)) {                                                   \
+      fprintf(stderr, "ops.c:%d: check failed: %s\n", __LINE__, #cond); \
+      failures++;                                                    \
+    }                                                                \
+  } while (0)
+
+static volatile uint64_t sink_u64;
+
+#ifdef RMP_BENCH_HAVE_PPROF
+static size_t raw_bytes;
+static int count_sink(void *ctx, const void *data, size_t len) {
+  (void)data;
+  *(size_t *)ctx += len;
+  return 0;
+}
+#endif
+
+static void sampler_ops(void) {
+  rmp_sampler s;
+  uint64_t hits = 0;
+  const unsigned long n = 1000000;
+  CHECK(rmp_sampler_init(&s, 0.01, 1.0, 11) == RMP_OK);
+  OP_BEGIN();
+  for (unsigned long i = 0; i < n; i++) hits += (uint64_t)rmp_sampler_tick(&s);
+  op_end("tick_rate0.01_amortised", n);
+  CHECK(hits > n / 200 && hits < n / 50);
+
+  CHECK(rmp_sampler_init(&s, 0.0, 1.0, 11) == RMP_OK);
+  hits = 0;
+  OP_BEGIN();
+  for (unsigned long i = 0; i < n; i++) hits += (uint64_t)rmp_sampler_tick(&s);
+  op_end("tick_rate0", n);
+  CHECK(hits == 0);
+
+  CHECK(rmp_sampler_init(&s, 0.01, 1.0, 11) == RMP_OK);
+  OP_BEGIN();
+  for (unsigned long i = 0; i < n / 10; i++) {
+    s.countdown = 1;
+    hits += (uint64_t)rmp_sampler_tick(&s);
+  }
+  op_end("tick_sampled_refill", n / 10);
+  sink_u64 = hits;
+}
+
+static void intern_ops(void) {
+  static const uint32_t depths[] = {10, 60, 200};
+  static uint64_t keys[200];
+  static int lines[200];
+  char name[64];
+  for (size_t d = 0; d < sizeof depths / sizeof depths[0]; d++) {
+    uint32_t depth = depths[d], id = 0, first = 0;
+    const unsigned long n = 20000;
+    rmp_stacks st;
+    CHECK(rmp_stacks_init(&st) == RMP_OK);
+    rmpb_stack(3, depth, 0, keys, lines);
+    CHECK(rmp_stack_intern(&st, keys, lines, depth, &first) == RMP_OK);
+    snprintf(name, sizeof name, "intern_repeat_d%u", (unsigned)depth);
+    OP_BEGIN();
+    for (unsigned long i = 0; i < n; i++) rmp_stack_intern(&st, keys, lines, depth, &id);
+    op_end(name, n);
+    CHECK(id == first);
+
+    const unsigned long nn = 200000 / depth;
+    snprintf(name, sizeof name, "intern_new_path_d%u", (unsigned)depth);
+    OP_BEGIN();
+    for (unsigned long v = 1; v <= nn; v++) {
+      rmpb_set_root_variant((uint32_t)v, depth, keys, lines);
+      rmp_stack_intern(&st, keys, lines, depth, &id);
+    }
+    op_end(name, nn);
+    CHECK(st.nnodes >= nn * depth);
+    rmp_stacks_free(&st);
+  }
+}
+
+static int keep_half(void *ud, rmp_live_entry *e) {
+  (void)ud;
+  return (rmpb_mix(e->addr) & 1) != 0;
+}
+
+static void live_ops(void) {
+  const uint32_t n = 50000;
+  rmp_live t;
+  uint64_t found = 0;
+  CHECK(rmp_live_init(&t, n) == RMP_OK);
+  OP_BEGIN();
+  for (uint32_t k = 0; k < n; k++) {
+    rmp_live_entry e = {rmpb_addr(k), k % 10000u, k % 40u, k / 1000u, 40u};
+    rmp_live_insert(&t, &e);
+  }
+  op_end("live_insert_fill_50k", n);
+  CHECK(t.count == n);
+
+  OP_BEGIN();
+  for (uint32_t i = 0; i < 2 * n; i++) found += rmp_live_lookup(&t, rmpb_addr(rmpb_mix(i) % n)) != NULL;
+  op_end("live_lookup_hit_50k", 2ul * n);
+  CHECK(found == 2ull * n);
+
+  /* Steady state: delete a present entry, insert a fresh one. Victims are
+   * k = 0, 1, 2, ... (the oldest first), as a heap's old generation dies. */
+  OP_BEGIN();
+  for (uint32_t k = 0; k < n; k++) {
+    rmp_live_entry e = {rmpb_addr(n + k), k % 10000u, 1, 0, 40};
+    found += (uint64_t)rmp_live_delete(&t, rmpb_addr(k));
+    rmp_live_insert(&t, &e);
+  }
+  op_end("live_insert_delete_pair_50k", n);
+  CHECK(t.count == n);
+
+  size_t removed;
+  OP_BEGIN();
+  removed = rmp_live_sweep(&t, keep_half, NULL);
+  op_end("live_sweep_50k_keep_half_per_entry", n);
+  CHECK(removed > n / 3 && removed < 2 * n / 3 && t.count == n - removed);
+  rmp_live_free(&t);
+  sink_u64 = found;
+}
+
+static void profiler_ops(void) {
+  enum { NSTACKS = 10000, DEPTH = 40, NLIVE = 50000 };
+  static uint32_t ids[NSTACKS];
+  rmp_profiler p;
+  rmp_snapshot snap;
+  uint32_t *remap;
+
+  CHECK(rmpb_build(&p, NSTACKS, DEPTH, 0, ids) == RMP_OK);
+  remap = (uint32_t *)malloc(sizeof(uint32_t) * p.stacks.nnodes);
+  CHECK(remap != NULL);
+  if (remap) {
+    rmp_stacks out;
+    rmp_strtab out_strings;
+    rmp_status s;
+    OP_BEGIN();
+    for (uint32_t i = 0; i < NSTACKS; i += 2) rmp_stacks_mark(&p.stacks, ids[i]);
+    s = rmp_stacks_compact(&p.stacks, &p.strings, &out, &out_strings, remap);
+    op_end("stacks_mark_compact_5k_of_10k_per_stack", NSTACKS / 2);
+    CHECK(s == RMP_OK);
+    if (s == RMP_OK) {
+      CHECK(out.nnodes < p.stacks.nnodes);
+      rmp_stacks_free(&out);
+      rmp_strtab_free(&out_strings);
+    }
+    free(remap);
+  }
+  rmp_profiler_free(&p);
+
+  CHECK(rmpb_build(&p, NSTACKS, DEPTH, NLIVE, NULL) == RMP_OK);
+  CHECK(p.live.count == NLIVE);
+  OP_BEGIN();
+  rmp_status rs = rmp_profiler_rotate(&p, &snap, NULL, 0, UINT64_C(1700000000000000000), 50);
+  op_end("profiler_rotate_50k_live_10k_stacks", 1);
+  CHECK(rs == RMP_OK);
+  if (rs != RMP_OK) {
+    rmp_profiler_free(&p);
+    return;
+  }
+  CHECK(snap.nlive == NLIVE);
+#ifdef RMP_BENCH_HAVE_PPROF
+  {
+    static const char *const comments[] = {"gate"};
+    rmp_pprof_opts opts = {1234, comments, 1};
+    rmp_buf out = {NULL, 0, 0};
+    rmp_status s;
+    OP_BEGIN();
+    s = rmp_pprof_encode(&snap, &opts, count_sink, &raw_bytes);
+    op_end("pprof_encode_raw_50k_10k_d40", 1);
+    CHECK(s == RMP_OK && raw_bytes > 0);
+    OP_BEGIN();
+    s = rmp_pprof_encode_gzip(&snap, &opts, &out);
+    op_end("pprof_encode_gzip_50k_10k_d40", 1);
+    CHECK(s == RMP_OK && out.len > 0 && out.len < raw_bytes);
+    rmp_buf_free(&out);
+  }
+#endif
+  rmp_snapshot_free(&snap);
+  rmp_profiler_free(&p);
+}
+
+int main(void) {
+  sampler_ops();
+  intern_ops();
+  live_ops();
+  profiler_ops();
+  if (failures) fprintf(stderr, "%d checks failed\n", failures);
+  return failures ? 1 : 0;
+}
