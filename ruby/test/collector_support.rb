@@ -11,6 +11,17 @@ require "tmpdir"
 require "ruby_memprofiler_pprof/collector"
 
 module CollectorSupport
+  # Test files may share a process (rake test): start from no running collector.
+  def setup
+    super
+    MemprofilerPprof::Collector.running_collector&.stop!
+  end
+
+  def teardown
+    MemprofilerPprof::Collector.running_collector&.stop!
+    super
+  end
+
   Sample = Struct.new(:values, :locations, :labels) do
     def value(type)
       values.fetch(type)

@@ -7,15 +7,6 @@ class TestCollectorApi < Minitest::Test
   include CollectorSupport
   Collector = MemprofilerPprof::Collector
 
-  # Test files may share a process (rake test): start from no running collector.
-  def setup
-    Collector.running_collector&.stop!
-  end
-
-  def teardown
-    Collector.running_collector&.stop!
-  end
-
   def test_defaults_match_the_readme
     c = Collector.new
     assert_equal 0.01, c.sample_rate

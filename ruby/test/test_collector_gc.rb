@@ -8,13 +8,8 @@ class TestCollectorGc < Minitest::Test
   include CollectorSupport
   Collector = MemprofilerPprof::Collector
 
-  # Test files may share a process (rake test): start from no running collector.
-  def setup
-    Collector.running_collector&.stop!
-  end
-
   def teardown
-    Collector.running_collector&.stop!
+    super
     GC.stress = false
     GC.auto_compact = false
     GC.enable

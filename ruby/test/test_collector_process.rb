@@ -10,15 +10,6 @@ class TestCollectorProcess < Minitest::Test
   include CollectorSupport
   Collector = MemprofilerPprof::Collector
 
-  # Test files may share a process (rake test): start from no running collector.
-  def setup
-    Collector.running_collector&.stop!
-  end
-
-  def teardown
-    Collector.running_collector&.stop!
-  end
-
   def make_parent_things(keep)
     300.times { keep << RmpParentThing.new }
   end

@@ -11,15 +11,6 @@ class TestCollectorProfile < Minitest::Test
   include CollectorSupport
   Collector = MemprofilerPprof::Collector
 
-  # Test files may share a process (rake test): start from no running collector.
-  def setup
-    Collector.running_collector&.stop!
-  end
-
-  def teardown
-    Collector.running_collector&.stop!
-  end
-
   def leak_kib_strings(n, sink)
     n.times { sink << ("x" * 1024) }
   end
