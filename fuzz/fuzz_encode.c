@@ -1,0 +1,114 @@
+/* fuzz_encode: differential test of rmp_pprof_encode. An arbitrary profile
+ * (fuzz_pprof_model.h) is built through the profiler API and rotated out;
+ * the raw protobuf is decoded with nanopb and compared with the model. The
+ * snapshot's rates may then be corrupted (NaN, negative, > 1: they must
+ * weigh 1), the sink may fail part way (RMP_ERR_SINK) and any one
+ * allocation may fail (RMP_ERR_NOMEM); a failed encoding is retried. */
+#define RMP_FUZZ_WITH_PPROF
+#include "fuzz_impl.h"
+#include "fuzz_pprof_model.h"
+
+typedef struct fail_sink {
+  rmp_buf buf;
+  long calls_left; /* -1: never fail */
+} fail_sink;
+
+static int fail_sink_fn(void *ctx, const void *p, size_t n) {
+  fail_sink *s = (fail_sink *)ctx;
+  if (s->calls_left == 0) return 1;
+  if (s->calls_left > 0) s->calls_left--;
+  return rmp_buf_sink(&s->buf, p, n);
+}
+
+static double corrupt_rate(uint8_t k, double r) {
+  switch (k % 8) {
+  case 0: return (double)NAN;
+  case 1: return -0.5;
+  case 2: return 2.0;
+  case 3: return (double)INFINITY;
+  case 4: return -0.0;
+  case 5: return 0x1.0000000000001p+0;
+  default: return r;
+  }
+}
+
+static void rotate_and_check(rmp_fz *f, pm *m, rmp_profiler *p, uint64_t now) {
+  rmp_snapshot snap;
+  uint64_t start = m->last_rotate_ns;
+  RMP_FZ_CHECK(rmp_profiler_rotate(p, &snap, NULL, 0, now, m->clock) == RMP_OK);
+  m->last_rotate_ns = now;
+  uint8_t how = rmp_fz_u8(f);
+  if (how & 0x80) snap.sample_rate = corrupt_rate(how, snap.sample_rate);
+  if (how & 0x40) snap.retain_rate = corrupt_rate(how >> 3, snap.retain_rate);
+
+  static const char *const user[] = {"built by fuzz_encode", "\xff\xfe not utf-8 \xc3", "", "ok \xe2\x82\xac"};
+  rmp_pprof_opts opts;
+  opts.pid = (int64_t)rmp_fz_u64(f);
+  opts.comments = user;
+  opts.ncomments = rmp_fz_u8(f) % 5;
+  const rmp_pprof_opts *op = (how & 0x20) ? NULL : &opts;
+
+  fail_sink s;
+  memset(&s, 0, sizeof s);
+  s.calls_left = -1;
+  uint8_t fault = rmp_fz_u8(f);
+  if (fault >= 0xC0) s.calls_left = fault & 0x3f;
+  else if (fault >= 0x80) rmp_fz_fail_in = fault & 0x3f;
+  rmp_status st = rmp_pprof_encode(&snap, op, fail_sink_fn, &s);
+  int injected = rmp_fz_fail_in < 0 && fault >= 0x80 && fault < 0xC0;
+  rmp_fz_fail_in = -1;
+  if (st != RMP_OK) {
+    /* Only ever the failure asked for: a refusing sink, or no memory (the
+     * memory sink's own growth failing reads as a sink failure). */
+    if (fault >= 0xC0) RMP_FZ_CHECK(st == RMP_ERR_SINK);
+    else RMP_FZ_CHECK(injected && (st == RMP_ERR_NOMEM || st == RMP_ERR_SINK));
+    rmp_buf_free(&s.buf);
+    s.calls_left = -1;
+    RMP_FZ_CHECK(rmp_pprof_encode(&snap, op, fail_sink_fn, &s) == RMP_OK);
+  }
+
+  dprof d;
+  RMP_FZ_CHECK(dprof_decode(s.buf.data, s.buf.len, &d));
+  pm_expect x;
+  x.sample_rate = snap.sample_rate;
+  x.retain_rate = snap.retain_rate;
+  x.epoch_now = m->clock;
+  x.start_ns = start;
+  x.end_ns = now;
+  x.stacks_dropped = snap.stacks_dropped;
+  x.nstrings = snap.strings.count;
+  x.opts = op;
+  pm_check_profile(m, &x, &d);
+  dprof_free(&d);
+  rmp_buf_free(&s.buf);
+  rmp_snapshot_free(&snap);
+  pm_rotated(m);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  rmp_fz f = {data, size};
+  static pm m;
+  rmp_profiler p;
+  pm_setup(&f, &m, &p);
+  uint64_t now = rmp_fz_u32(&f);
+  while (rmp_fz_more(&f)) {
+    uint8_t op = rmp_fz_u8(&f);
+    switch (op % 8) {
+    case 0: case 1: case 2: case 3: pm_track(&f, &m, &p); break;
+    case 4: pm_kill(&m, &p, rmp_fz_u8(&f)); break;
+    case 5: /* the embedder's clock (GC count) moves, maybe a long way */
+      m.clock += (op & 0x80) ? rmp_fz_u32(&f) : rmp_fz_u8(&f);
+      break;
+    case 6: /* a rotation: encode this interval */
+      now += (op & 0x80) ? rmp_fz_u64(&f) : rmp_fz_u16(&f);
+      rotate_and_check(&f, &m, &p, now);
+      break;
+    default: /* more classes of garbage through the encoder: none here */
+      pm_track(&f, &m, &p);
+      break;
+    }
+  }
+  rotate_and_check(&f, &m, &p, now + 1);
+  rmp_profiler_free(&p);
+  return 0;
+}
