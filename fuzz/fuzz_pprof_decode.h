@@ -1,11 +1,10 @@
-/* Decodes a pprof Profile with the nanopb decoder (the independent oracle
- * generated from pprof's own profile.proto) into plain arrays. Every
- * repeated field is a callback there; here they become growable arrays. */
+/* Decodes a pprof Profile with proto/pprof_read.h (nanopb's decoder, the
+ * independent oracle generated from pprof's own profile.proto) into plain
+ * arrays, and checks the structural rules every consumer relies on. */
 #ifndef RMP_FUZZ_PPROF_DECODE_H
 #define RMP_FUZZ_PPROF_DECODE_H
 
-#include <pb_decode.h>
-#include "profile.pb.h"
+#include "pprof_read.h"
 #include "fuzz_common.h"
 
 typedef struct dstr {
@@ -57,114 +56,70 @@ static void *dp_grow(void *arr, size_t n, size_t *cap, size_t el) {
   ((arr) = dp_grow((arr), (n), &(cap), sizeof *(arr)),                 \
    memset(&(arr)[(n)], 0, sizeof *(arr)), &(arr)[(n)++])
 
-static bool dp_u64s(pb_istream_t *s, uint64_t **arr, size_t *n, size_t *cap) {
-  while (s->bytes_left) {
-    uint64_t v;
-    if (!pb_decode_varint(s, &v)) return false;
-    *DPUSH(*arr, *n, *cap) = v;
-  }
-  return true;
+/* An array copied out of the reader's scratch (NULL when n is 0). */
+static void *dp_dup(const void *src, size_t n, size_t el) {
+  if (!n) return NULL;
+  void *p = rmp_fz_alloc(n * el);
+  memcpy(p, src, n * el);
+  return p;
 }
 
-static bool dp_sample_locs(pb_istream_t *s, const pb_field_t *f, void **arg) {
-  (void)f;
-  dsample *d = (dsample *)*arg;
-  return dp_u64s(s, &d->locs, &d->nlocs, &d->caplocs);
-}
-static bool dp_sample_vals(pb_istream_t *s, const pb_field_t *f, void **arg) {
-  (void)f;
-  dsample *d = (dsample *)*arg;
-  while (s->bytes_left) {
-    uint64_t v;
-    if (!pb_decode_varint(s, &v)) return false;
-    *DPUSH(d->vals, d->nvals, d->capvals) = (int64_t)v;
-  }
+static bool dp_on_sample(void *ctx, const uint64_t *locs, size_t nlocs, const int64_t *vals, size_t nvals,
+                         const perftools_profiles_Label *labels, size_t nlabels) {
+  dprof *p = (dprof *)ctx;
+  dsample *d = DPUSH(p->samples, p->nsamples, p->capsamples);
+  d->locs = (uint64_t *)dp_dup(locs, nlocs, sizeof *locs);
+  d->nlocs = d->caplocs = nlocs;
+  d->vals = (int64_t *)dp_dup(vals, nvals, sizeof *vals);
+  d->nvals = d->capvals = nvals;
+  d->labels = (perftools_profiles_Label *)dp_dup(labels, nlabels, sizeof *labels);
+  d->nlabels = d->caplabels = nlabels;
   return true;
 }
-static bool dp_sample_label(pb_istream_t *s, const pb_field_t *f, void **arg) {
-  (void)f;
-  dsample *d = (dsample *)*arg;
-  perftools_profiles_Label *l = DPUSH(d->labels, d->nlabels, d->caplabels);
-  return pb_decode(s, perftools_profiles_Label_fields, l);
+static bool dp_on_type(void *ctx, const perftools_profiles_ValueType *vt) {
+  dprof *p = (dprof *)ctx;
+  *DPUSH(p->types, p->ntypes, p->captypes) = *vt;
+  return true;
 }
-static bool dp_sample(pb_istream_t *s, const pb_field_t *f, void **arg) {
-  (void)f;
-  dprof *p = (dprof *)*arg;
-  dsample *d = DPUSH(p->samples, p->nsamples, p->capsamples);
-  perftools_profiles_Sample m = perftools_profiles_Sample_init_zero;
-  m.location_id.funcs.decode = dp_sample_locs;
-  m.location_id.arg = d;
-  m.value.funcs.decode = dp_sample_vals;
-  m.value.arg = d;
-  m.label.funcs.decode = dp_sample_label;
-  m.label.arg = d;
-  return pb_decode(s, perftools_profiles_Sample_fields, &m);
+static bool dp_on_mapping(void *ctx, const perftools_profiles_Mapping *m) {
+  (void)m;
+  ((dprof *)ctx)->nmappings++;
+  return true;
 }
-static bool dp_type(pb_istream_t *s, const pb_field_t *f, void **arg) {
-  (void)f;
-  dprof *p = (dprof *)*arg;
-  return pb_decode(s, perftools_profiles_ValueType_fields, DPUSH(p->types, p->ntypes, p->captypes));
-}
-static bool dp_mapping(pb_istream_t *s, const pb_field_t *f, void **arg) {
-  (void)f;
-  perftools_profiles_Mapping m = perftools_profiles_Mapping_init_zero;
-  ((dprof *)*arg)->nmappings++;
-  return pb_decode(s, perftools_profiles_Mapping_fields, &m);
-}
-static bool dp_line(pb_istream_t *s, const pb_field_t *f, void **arg) {
-  (void)f;
-  dloc *d = (dloc *)*arg;
-  return pb_decode(s, perftools_profiles_Line_fields, DPUSH(d->lines, d->nlines, d->caplines));
-}
-static bool dp_location(pb_istream_t *s, const pb_field_t *f, void **arg) {
-  (void)f;
-  dprof *p = (dprof *)*arg;
+static bool dp_on_location(void *ctx, const perftools_profiles_Location *loc, const perftools_profiles_Line *lines,
+                           size_t nlines) {
+  dprof *p = (dprof *)ctx;
   dloc *d = DPUSH(p->locs, p->nlocs, p->caplocs);
-  d->loc.line.funcs.decode = dp_line;
-  d->loc.line.arg = d;
-  bool ok = pb_decode(s, perftools_profiles_Location_fields, &d->loc);
-  d->loc.line.arg = NULL;
-  return ok;
+  d->loc = *loc;
+  d->lines = (perftools_profiles_Line *)dp_dup(lines, nlines, sizeof *lines);
+  d->nlines = d->caplines = nlines;
+  return true;
 }
-static bool dp_function(pb_istream_t *s, const pb_field_t *f, void **arg) {
-  (void)f;
-  dprof *p = (dprof *)*arg;
-  return pb_decode(s, perftools_profiles_Function_fields, DPUSH(p->funcs, p->nfuncs, p->capfuncs));
+static bool dp_on_function(void *ctx, const perftools_profiles_Function *f) {
+  dprof *p = (dprof *)ctx;
+  *DPUSH(p->funcs, p->nfuncs, p->capfuncs) = *f;
+  return true;
 }
-static bool dp_string(pb_istream_t *s, const pb_field_t *f, void **arg) {
-  (void)f;
-  dprof *p = (dprof *)*arg;
+static bool dp_on_string(void *ctx, const char *str, size_t len) {
+  dprof *p = (dprof *)ctx;
   dstr *d = DPUSH(p->strings, p->nstrings, p->capstrings);
-  d->n = s->bytes_left;
-  d->p = (unsigned char *)rmp_fz_alloc(d->n + 1);
-  return pb_read(s, d->p, d->n);
+  d->p = (unsigned char *)dp_dup(str, len + 1, 1);
+  d->n = len;
+  return true;
 }
-static bool dp_comment(pb_istream_t *s, const pb_field_t *f, void **arg) {
-  (void)f;
-  dprof *p = (dprof *)*arg;
-  while (s->bytes_left) {
-    uint64_t v;
-    if (!pb_decode_varint(s, &v)) return false;
-    *DPUSH(p->comments, p->ncomments, p->capcomments) = (int64_t)v;
-  }
+static bool dp_on_comment(void *ctx, int64_t idx) {
+  dprof *p = (dprof *)ctx;
+  *DPUSH(p->comments, p->ncomments, p->capcomments) = idx;
   return true;
 }
 
 /* 1 if buf is a well-formed Profile, filling *p; free with dprof_free. */
 static int dprof_decode(const unsigned char *buf, size_t len, dprof *p) {
   memset(p, 0, sizeof *p);
-  perftools_profiles_Profile *t = &p->top;
-  t->sample_type.funcs.decode = dp_type;
-  t->sample.funcs.decode = dp_sample;
-  t->mapping.funcs.decode = dp_mapping;
-  t->location.funcs.decode = dp_location;
-  t->function.funcs.decode = dp_function;
-  t->string_table.funcs.decode = dp_string;
-  t->comment.funcs.decode = dp_comment;
-  t->sample_type.arg = t->sample.arg = t->mapping.arg = t->location.arg = t->function.arg =
-      t->string_table.arg = t->comment.arg = p;
+  pprof_visitor v = {p, dp_on_type, dp_on_sample, dp_on_mapping, dp_on_location, dp_on_function, dp_on_string,
+                     dp_on_comment};
   pb_istream_t s = pb_istream_from_buffer(buf, len);
-  return pb_decode(&s, perftools_profiles_Profile_fields, t);
+  return pprof_read(&s, &v, &p->top);
 }
 
 static void dprof_free(dprof *p) {

@@ -9,8 +9,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include <pb_decode.h>
-#include "profile.pb.h"
+#include "pprof_read.h"
 
 typedef struct src {
   gzFile gz;
@@ -59,144 +58,75 @@ static bool src_read(pb_istream_t *st, pb_byte_t *buf, size_t count) {
 
 typedef struct dctx {
   rmp_prof *p;
-  uint64_t *locids; uint32_t nloc, loc_cap;
-  int64_t *vals; uint32_t nval, val_cap;
-  rmp_label *labs; uint32_t nlab, lab_cap;
+  rmp_label *labs; /* one sample's labels, in the model's form */
+  uint32_t labs_cap;
   const char *err;
 } dctx;
 
-static bool cb_sample_type(pb_istream_t *st, const pb_field_t *f, void **arg) {
-  (void)f;
-  dctx *c = *arg;
-  perftools_profiles_ValueType vt = perftools_profiles_ValueType_init_zero;
-  if (!pb_decode(st, perftools_profiles_ValueType_fields, &vt)) return false;
+static bool on_sample_type(void *ctx, const perftools_profiles_ValueType *vt) {
+  dctx *c = ctx;
   if (c->p->nsamples) return c->err = "sample_type appears after samples", false;
-  rmp_vt v = {vt.type, vt.unit};
+  rmp_vt v = {vt->type, vt->unit};
   RMP_PUSH(c->p->types, c->p->ntypes, c->p->types_cap, v);
   return true;
 }
 
-static bool cb_locid(pb_istream_t *st, const pb_field_t *f, void **arg) {
-  (void)f;
-  dctx *c = *arg;
-  uint64_t x;
-  if (!pb_decode_varint(st, &x)) return false;
-  RMP_PUSH(c->locids, c->nloc, c->loc_cap, x);
-  return true;
-}
-
-static bool cb_value(pb_istream_t *st, const pb_field_t *f, void **arg) {
-  (void)f;
-  dctx *c = *arg;
-  uint64_t x;
-  if (!pb_decode_varint(st, &x)) return false;
-  RMP_PUSH(c->vals, c->nval, c->val_cap, (int64_t)x);
-  return true;
-}
-
-static bool cb_label(pb_istream_t *st, const pb_field_t *f, void **arg) {
-  (void)f;
-  dctx *c = *arg;
-  perftools_profiles_Label l = perftools_profiles_Label_init_zero;
-  if (!pb_decode(st, perftools_profiles_Label_fields, &l)) return false;
-  rmp_label r = {l.key, l.str, l.num, l.num_unit};
-  RMP_PUSH(c->labs, c->nlab, c->lab_cap, r);
-  return true;
-}
-
-static bool cb_sample(pb_istream_t *st, const pb_field_t *f, void **arg) {
-  (void)f;
-  dctx *c = *arg;
-  perftools_profiles_Sample s = perftools_profiles_Sample_init_zero;
-  c->nloc = c->nval = c->nlab = 0;
-  s.location_id.funcs.decode = cb_locid;
-  s.location_id.arg = c;
-  s.value.funcs.decode = cb_value;
-  s.value.arg = c;
-  s.label.funcs.decode = cb_label;
-  s.label.arg = c;
-  if (!pb_decode(st, perftools_profiles_Sample_fields, &s)) return false;
+static bool on_sample(void *ctx, const uint64_t *locs, size_t nlocs, const int64_t *vals, size_t nvals,
+                      const perftools_profiles_Label *labels, size_t nlabels) {
+  dctx *c = ctx;
   if (c->p->ntypes == 0) return c->err = "a sample appears before any sample_type", false;
-  if (c->nval != c->p->ntypes) return c->err = "a sample's value count differs from the sample_type count", false;
-  rmp_prof_add_sample(c->p, c->locids, c->nloc, c->labs, c->nlab, c->vals);
+  if (nvals != c->p->ntypes) return c->err = "a sample's value count differs from the sample_type count", false;
+  if (nlocs > UINT32_MAX || nlabels > UINT32_MAX) return c->err = "a sample with more than 2^32 locations or labels", false;
+  rmp_grow((void **)&c->labs, &c->labs_cap, (uint32_t)nlabels, sizeof *c->labs);
+  for (size_t i = 0; i < nlabels; i++) {
+    rmp_label r = {labels[i].key, labels[i].str, labels[i].num, labels[i].num_unit};
+    c->labs[i] = r;
+  }
+  rmp_prof_add_sample(c->p, locs, (uint32_t)nlocs, c->labs, (uint32_t)nlabels, vals);
   return true;
 }
 
-static bool cb_mapping(pb_istream_t *st, const pb_field_t *f, void **arg) {
-  (void)f;
-  dctx *c = *arg;
-  perftools_profiles_Mapping m = perftools_profiles_Mapping_init_zero;
-  if (!pb_decode(st, perftools_profiles_Mapping_fields, &m)) return false;
-  c->p->nmappings++;
+static bool on_mapping(void *ctx, const perftools_profiles_Mapping *m) {
+  (void)m;
+  ((dctx *)ctx)->p->nmappings++;
   return true;
 }
 
-static bool cb_line(pb_istream_t *st, const pb_field_t *f, void **arg) {
-  (void)f;
-  dctx *c = *arg;
-  perftools_profiles_Line l = perftools_profiles_Line_init_zero;
-  if (!pb_decode(st, perftools_profiles_Line_fields, &l)) return false;
-  rmp_line r = {l.function_id, l.line};
-  RMP_PUSH(c->p->lines, c->p->nlines, c->p->lines_cap, r);
-  return true;
-}
-
-static bool cb_location(pb_istream_t *st, const pb_field_t *f, void **arg) {
-  (void)f;
-  dctx *c = *arg;
-  perftools_profiles_Location l = perftools_profiles_Location_init_zero;
+static bool on_location(void *ctx, const perftools_profiles_Location *l, const perftools_profiles_Line *lines,
+                        size_t nlines) {
+  dctx *c = ctx;
   uint32_t first = c->p->nlines;
-  l.line.funcs.decode = cb_line;
-  l.line.arg = c;
-  if (!pb_decode(st, perftools_profiles_Location_fields, &l)) return false;
+  for (size_t i = 0; i < nlines; i++) {
+    rmp_line r = {lines[i].function_id, lines[i].line};
+    RMP_PUSH(c->p->lines, c->p->nlines, c->p->lines_cap, r);
+  }
   rmp_loc r;
-  r.id = l.id;
-  r.mapping_id = l.mapping_id;
-  r.address = l.address;
+  r.id = l->id;
+  r.mapping_id = l->mapping_id;
+  r.address = l->address;
   r.line_off = first;
   r.nlines = c->p->nlines - first;
   RMP_PUSH(c->p->locs, c->p->nlocs, c->p->locs_cap, r);
   return true;
 }
 
-static bool cb_function(pb_istream_t *st, const pb_field_t *f, void **arg) {
-  (void)f;
-  dctx *c = *arg;
-  perftools_profiles_Function fn = perftools_profiles_Function_init_zero;
-  if (!pb_decode(st, perftools_profiles_Function_fields, &fn)) return false;
-  rmp_fn r = {fn.id, fn.name, fn.system_name, fn.filename, fn.start_line};
+static bool on_function(void *ctx, const perftools_profiles_Function *fn) {
+  dctx *c = ctx;
+  rmp_fn r = {fn->id, fn->name, fn->system_name, fn->filename, fn->start_line};
   RMP_PUSH(c->p->fns, c->p->nfns, c->p->fns_cap, r);
   return true;
 }
 
-static bool cb_string(pb_istream_t *st, const pb_field_t *f, void **arg) {
-  (void)f;
-  dctx *c = *arg;
-  size_t n = st->bytes_left;
-  /* Read straight into the arena's tail: strings can be long. */
-  uint32_t id = rmp_strs_append(&c->p->strs, "", 0);
-  rmp_strs *s = &c->p->strs;
-  s->arena_len--; /* reopen the terminator */
-  if (s->arena_len + n + 1 > s->arena_cap) {
-    size_t cap = s->arena_cap;
-    while (cap < s->arena_len + n + 1) cap *= 2;
-    s->arena = rmp_xrealloc(s->arena, cap);
-    s->arena_cap = cap;
-  }
-  if (n > UINT32_MAX - 1) return c->err = "a string longer than 4 GiB", false;
-  if (!pb_read(st, (pb_byte_t *)s->arena + s->arena_len, n)) return false;
-  s->arena_len += n;
-  s->arena[s->arena_len++] = 0;
-  s->lens[id] = (uint32_t)n;
+static bool on_string(void *ctx, const char *str, size_t len) {
+  dctx *c = ctx;
+  if (len > UINT32_MAX - 1) return c->err = "a string longer than 4 GiB", false;
+  rmp_strs_append(&c->p->strs, str, len);
   return true;
 }
 
-static bool cb_comment(pb_istream_t *st, const pb_field_t *f, void **arg) {
-  (void)f;
-  dctx *c = *arg;
-  uint64_t x;
-  if (!pb_decode_varint(st, &x)) return false;
-  RMP_PUSH(c->p->comments, c->p->ncomments, c->p->comments_cap, (int64_t)x);
+static bool on_comment(void *ctx, int64_t idx) {
+  dctx *c = ctx;
+  RMP_PUSH(c->p->comments, c->p->ncomments, c->p->comments_cap, idx);
   return true;
 }
 
@@ -253,21 +183,11 @@ int rmp_decode_file(const char *path, rmp_prof *p, char *err, size_t errn) {
   }
   gzbuffer(s.gz, 1 << 16);
   rmp_prof_init(p);
-  dctx c;
-  memset(&c, 0, sizeof c);
-  c.p = p;
-  perftools_profiles_Profile m = perftools_profiles_Profile_init_zero;
-  m.sample_type.funcs.decode = cb_sample_type;
-  m.sample.funcs.decode = cb_sample;
-  m.mapping.funcs.decode = cb_mapping;
-  m.location.funcs.decode = cb_location;
-  m.function.funcs.decode = cb_function;
-  m.string_table.funcs.decode = cb_string;
-  m.comment.funcs.decode = cb_comment;
-  m.sample_type.arg = m.sample.arg = m.mapping.arg = m.location.arg = &c;
-  m.function.arg = m.string_table.arg = m.comment.arg = &c;
+  dctx c = {p, NULL, 0, NULL};
+  pprof_visitor v = {&c, on_sample_type, on_sample, on_mapping, on_location, on_function, on_string, on_comment};
+  perftools_profiles_Profile m;
   pb_istream_t st = {src_read, &s, SIZE_MAX, NULL};
-  bool ok = pb_decode(&st, perftools_profiles_Profile_fields, &m);
+  bool ok = pprof_read(&st, &v, &m);
   const char *what = gzipped ? "gzip data" : "file";
   if (!ok || s.gzfail) {
     const char *why = c.err ? c.err : PB_GET_ERROR(&st);
@@ -283,8 +203,6 @@ int rmp_decode_file(const char *path, rmp_prof *p, char *err, size_t errn) {
     ok = false;
   }
   gzclose_r(s.gz);
-  free(c.locids);
-  free(c.vals);
   free(c.labs);
   if (ok) {
     p->time_nanos = m.time_nanos;

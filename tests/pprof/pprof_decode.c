@@ -5,159 +5,117 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "profile.pb.h"
+#include "pprof_read.h"
 
+/* Grows arr by one zeroed element, stored in out; from a visitor callback,
+ * so out of memory returns false and stops the read. */
 #define DP_PUSH(arr, n, cap, out)                                \
   do {                                                           \
     if ((n) == (cap)) {                                          \
+      void *grown_;                                              \
       (cap) = (cap) ? (cap) * 2 : 8;                             \
-      (arr) = realloc((arr), (cap) * sizeof(*(arr)));            \
-      if (!(arr)) return false;                                  \
+      grown_ = realloc((arr), (cap) * sizeof(*(arr)));           \
+      if (!grown_) return false;                                 \
+      (arr) = grown_;                                            \
     }                                                            \
     (out) = &(arr)[(n)++];                                       \
     memset((out), 0, sizeof(*(out)));                            \
   } while (0)
 
-static bool dp_read_string(pb_istream_t *s, const pb_field_t *f, void **arg) {
-  dp_profile *p = (dp_profile *)*arg;
+static bool dp_on_string(void *ctx, const char *str, size_t len) {
+  dp_profile *p = (dp_profile *)ctx;
   pc_bytes *b;
-  (void)f;
   DP_PUSH(p->strings, p->nstrings, p->cstrings, b);
-  b->n = s->bytes_left;
-  b->p = (char *)malloc(b->n + 1);
+  b->p = (char *)malloc(len + 1);
   if (!b->p) return false;
-  b->p[b->n] = 0;
-  return pb_read(s, (pb_byte_t *)b->p, b->n);
+  memcpy(b->p, str, len + 1);
+  b->n = len;
+  return true;
 }
 
-static bool dp_read_stype(pb_istream_t *s, const pb_field_t *f, void **arg) {
-  dp_profile *p = (dp_profile *)*arg;
-  perftools_profiles_ValueType vt = perftools_profiles_ValueType_init_zero;
+static bool dp_on_stype(void *ctx, const perftools_profiles_ValueType *vt) {
+  dp_profile *p = (dp_profile *)ctx;
   int64_t(*out)[2];
-  (void)f;
-  if (!pb_decode(s, perftools_profiles_ValueType_fields, &vt)) return false;
   DP_PUSH(p->stypes, p->nstypes, p->cstypes, out);
-  (*out)[0] = vt.type;
-  (*out)[1] = vt.unit;
+  (*out)[0] = vt->type;
+  (*out)[1] = vt->unit;
   return true;
 }
 
-/* Repeated scalars arrive packed (one call, many values) or not (one call
- * per value): loop until the substream is used up. */
-static bool dp_read_u64s(pb_istream_t *s, const pb_field_t *f, void **arg) {
-  dp_sample *sm = (dp_sample *)*arg;
-  (void)f;
-  while (s->bytes_left) {
-    uint64_t v, *out;
-    if (!pb_decode_varint(s, &v)) return false;
-    DP_PUSH(sm->locs, sm->nlocs, sm->clocs, out);
-    *out = v;
+/* Copies n elements of size el into a fresh array (NULL when n is 0). */
+static bool dp_copy(void *dst, const void *src, size_t n, size_t el) {
+  void *p = NULL;
+  if (n) {
+    p = malloc(n * el);
+    if (!p) return false;
+    memcpy(p, src, n * el);
   }
+  memcpy(dst, &p, sizeof p);
   return true;
 }
 
-static bool dp_read_vals(pb_istream_t *s, const pb_field_t *f, void **arg) {
-  dp_sample *sm = (dp_sample *)*arg;
-  (void)f;
-  while (s->bytes_left) {
-    uint64_t v;
-    int64_t *out;
-    if (!pb_decode_varint(s, &v)) return false;
-    DP_PUSH(sm->vals, sm->nvals, sm->cvals, out);
-    *out = (int64_t)v;
-  }
-  return true;
-}
-
-static bool dp_read_label(pb_istream_t *s, const pb_field_t *f, void **arg) {
-  dp_sample *sm = (dp_sample *)*arg;
-  perftools_profiles_Label l = perftools_profiles_Label_init_zero;
-  dp_label *out;
-  (void)f;
-  if (!pb_decode(s, perftools_profiles_Label_fields, &l)) return false;
-  DP_PUSH(sm->labels, sm->nlabels, sm->clabels, out);
-  out->key = l.key;
-  out->str = l.str;
-  out->num = l.num;
-  out->num_unit = l.num_unit;
-  return true;
-}
-
-static bool dp_read_sample(pb_istream_t *s, const pb_field_t *f, void **arg) {
-  dp_profile *p = (dp_profile *)*arg;
-  perftools_profiles_Sample m = perftools_profiles_Sample_init_zero;
+static bool dp_on_sample(void *ctx, const uint64_t *locs, size_t nlocs, const int64_t *vals, size_t nvals,
+                         const perftools_profiles_Label *labels, size_t nlabels) {
+  dp_profile *p = (dp_profile *)ctx;
   dp_sample *sm;
-  (void)f;
+  size_t i;
   DP_PUSH(p->samples, p->nsamples, p->csamples, sm);
-  m.location_id.funcs.decode = dp_read_u64s;
-  m.location_id.arg = sm;
-  m.value.funcs.decode = dp_read_vals;
-  m.value.arg = sm;
-  m.label.funcs.decode = dp_read_label;
-  m.label.arg = sm;
-  return pb_decode(s, perftools_profiles_Sample_fields, &m);
-}
-
-static bool dp_read_line(pb_istream_t *s, const pb_field_t *f, void **arg) {
-  dp_loc *l = (dp_loc *)*arg;
-  perftools_profiles_Line ln = perftools_profiles_Line_init_zero;
-  (void)f;
-  if (!pb_decode(s, perftools_profiles_Line_fields, &ln)) return false;
-  if (l->nlines++ == 0) {
-    l->func_id = ln.function_id;
-    l->line = ln.line;
+  if (!dp_copy(&sm->locs, locs, nlocs, sizeof *locs) || !dp_copy(&sm->vals, vals, nvals, sizeof *vals)) return false;
+  sm->nlocs = sm->clocs = nlocs;
+  sm->nvals = sm->cvals = nvals;
+  if (nlabels) {
+    sm->labels = (dp_label *)malloc(nlabels * sizeof *sm->labels);
+    if (!sm->labels) return false;
   }
+  for (i = 0; i < nlabels; i++) {
+    sm->labels[i].key = labels[i].key;
+    sm->labels[i].str = labels[i].str;
+    sm->labels[i].num = labels[i].num;
+    sm->labels[i].num_unit = labels[i].num_unit;
+  }
+  sm->nlabels = sm->clabels = nlabels;
   return true;
 }
 
-static bool dp_read_location(pb_istream_t *s, const pb_field_t *f, void **arg) {
-  dp_profile *p = (dp_profile *)*arg;
-  perftools_profiles_Location m = perftools_profiles_Location_init_zero;
+static bool dp_on_location(void *ctx, const perftools_profiles_Location *m, const perftools_profiles_Line *lines,
+                           size_t nlines) {
+  dp_profile *p = (dp_profile *)ctx;
   dp_loc *l;
-  (void)f;
   DP_PUSH(p->locs, p->nlocs, p->clocs, l);
-  m.line.funcs.decode = dp_read_line;
-  m.line.arg = l;
-  if (!pb_decode(s, perftools_profiles_Location_fields, &m)) return false;
-  l->id = m.id;
-  l->mapping_id = m.mapping_id;
-  l->address = m.address;
-  return true;
-}
-
-static bool dp_read_function(pb_istream_t *s, const pb_field_t *f, void **arg) {
-  dp_profile *p = (dp_profile *)*arg;
-  perftools_profiles_Function m = perftools_profiles_Function_init_zero;
-  dp_func *out;
-  (void)f;
-  if (!pb_decode(s, perftools_profiles_Function_fields, &m)) return false;
-  DP_PUSH(p->funcs, p->nfuncs, p->cfuncs, out);
-  out->id = m.id;
-  out->name = m.name;
-  out->system_name = m.system_name;
-  out->filename = m.filename;
-  out->start_line = m.start_line;
-  return true;
-}
-
-static bool dp_read_mapping(pb_istream_t *s, const pb_field_t *f, void **arg) {
-  dp_profile *p = (dp_profile *)*arg;
-  perftools_profiles_Mapping m = perftools_profiles_Mapping_init_zero;
-  (void)f;
-  p->nmappings++;
-  return pb_decode(s, perftools_profiles_Mapping_fields, &m);
-}
-
-static bool dp_read_comments(pb_istream_t *s, const pb_field_t *f, void **arg) {
-  dp_profile *p = (dp_profile *)*arg;
-  (void)f;
-  while (s->bytes_left) {
-    uint64_t v;
-    int64_t *out;
-    if (!pb_decode_varint(s, &v)) return false;
-    DP_PUSH(p->comments, p->ncomments, p->ccomments, out);
-    *out = (int64_t)v;
+  l->id = m->id;
+  l->mapping_id = m->mapping_id;
+  l->address = m->address;
+  l->nlines = nlines;
+  if (nlines) {
+    l->func_id = lines[0].function_id;
+    l->line = lines[0].line;
   }
+  return true;
+}
+
+static bool dp_on_function(void *ctx, const perftools_profiles_Function *m) {
+  dp_profile *p = (dp_profile *)ctx;
+  dp_func *out;
+  DP_PUSH(p->funcs, p->nfuncs, p->cfuncs, out);
+  out->id = m->id;
+  out->name = m->name;
+  out->system_name = m->system_name;
+  out->filename = m->filename;
+  out->start_line = m->start_line;
+  return true;
+}
+
+static bool dp_on_mapping(void *ctx, const perftools_profiles_Mapping *m) {
+  (void)m;
+  ((dp_profile *)ctx)->nmappings++;
+  return true;
+}
+
+static bool dp_on_comment(void *ctx, int64_t idx) {
+  dp_profile *p = (dp_profile *)ctx;
+  int64_t *out;
+  DP_PUSH(p->comments, p->ncomments, p->ccomments, out);
+  *out = idx;
   return true;
 }
 
@@ -185,24 +143,25 @@ static bool dp_gz_read(pb_istream_t *s, pb_byte_t *buf, size_t count) {
 }
 
 int dp_decode(const unsigned char *data, size_t len, dp_profile *out) {
-  perftools_profiles_Profile m = perftools_profiles_Profile_init_zero;
+  perftools_profiles_Profile m;
+  pprof_visitor v;
   pb_istream_t s;
   dp_gz g;
   int gz = len >= 2 && data[0] == 0x1f && data[1] == 0x8b;
   bool ok;
   memset(out, 0, sizeof *out);
-  m.string_table.funcs.decode = dp_read_string;
-  m.sample_type.funcs.decode = dp_read_stype;
-  m.sample.funcs.decode = dp_read_sample;
-  m.location.funcs.decode = dp_read_location;
-  m.function.funcs.decode = dp_read_function;
-  m.mapping.funcs.decode = dp_read_mapping;
-  m.comment.funcs.decode = dp_read_comments;
-  m.string_table.arg = m.sample_type.arg = m.sample.arg = m.location.arg = out;
-  m.function.arg = m.mapping.arg = m.comment.arg = out;
+  memset(&v, 0, sizeof v);
+  v.ctx = out;
+  v.sample_type = dp_on_stype;
+  v.sample = dp_on_sample;
+  v.mapping = dp_on_mapping;
+  v.location = dp_on_location;
+  v.function = dp_on_function;
+  v.string = dp_on_string;
+  v.comment = dp_on_comment;
   if (gz) {
     memset(&g, 0, sizeof g);
-    if (inflateInit2(&g.zs, 31) != Z_OK) return -1;
+    if (inflateInit2(&g.zs, 31) != Z_OK) return -1; /* nothing allocated yet */
     g.zs.next_in = (Bytef *)(uintptr_t)data;
     g.zs.avail_in = (uInt)len;
     s.callback = dp_gz_read;
@@ -212,7 +171,7 @@ int dp_decode(const unsigned char *data, size_t len, dp_profile *out) {
   } else {
     s = pb_istream_from_buffer(data, len);
   }
-  ok = pb_decode(&s, perftools_profiles_Profile_fields, &m);
+  ok = pprof_read(&s, &v, &m);
   if (gz) {
     /* All of the gzip member must have been consumed, trailer included. */
     if (ok && (!g.done || g.zs.avail_in != 0)) {
@@ -223,6 +182,7 @@ int dp_decode(const unsigned char *data, size_t len, dp_profile *out) {
   }
   if (!ok) {
     fprintf(stderr, "dp_decode: %s\n", PB_GET_ERROR(&s));
+    dp_free(out);
     return -1;
   }
   out->time_nanos = m.time_nanos;

@@ -51,7 +51,7 @@ typedef struct dp_profile {
 } dp_profile;
 
 /* 0 on success; the input may be gzipped (it is then inflated as nanopb
- * reads it). */
+ * reads it). On failure nothing is left to free. */
 int dp_decode(const unsigned char *data, size_t len, dp_profile *out);
 void dp_free(dp_profile *p);
 
