@@ -167,6 +167,33 @@ class TestCollectorProfile < Minitest::Test
     c&.stop!
   end
 
+  # A thread whose body is a Symbol proc raises (no receiver) before any Ruby
+  # or C method frame exists, so its ArgumentError is allocated on an empty
+  # stack. go tool pprof drops samples without locations; the shim gives
+  # them one synthetic frame instead.
+  def test_allocations_without_ruby_frames_get_a_synthetic_frame
+    c = Collector.new(sample_rate: 1, max_heap_samples: 100_000)
+    errors = []
+    c.start!
+    5.times do
+      t = Thread.new(&:rmp_no_receiver)
+      t.report_on_exception = false
+      begin
+        t.join
+      rescue ArgumentError => e
+        errors << e
+      end
+    end
+    settle
+    prof = decode(c.flush)
+    assert_equal 5, errors.size
+    s = prof.select(klass: "ArgumentError")
+    assert_equal 5, s.sum { |x| x.value("retained_objects") }
+    s.each { |x| assert_equal ["(no Ruby frames)"], x.locations.map(&:name) }
+  ensure
+    c&.stop!
+  end
+
   def test_max_heap_samples_is_enforced_and_drops_are_counted
     c = Collector.new(sample_rate: 1, max_heap_samples: 100)
     sink = []
