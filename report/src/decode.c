@@ -1,7 +1,7 @@
 /* Reading a profile: zlib gunzips (or passes plain bytes through), nanopb
- * decodes as a stream, and every repeated field arrives through a callback
- * that appends to the in-memory model. Memory is what the model holds, not
- * the file's size. */
+ * decodes as a stream (proto/pprof_read.h), and each sample, location,
+ * function and string arrives through a visitor callback that appends it to
+ * the in-memory model. Memory is what the model holds, not the file's size. */
 #include "rmp_report.h"
 
 #include <errno.h>
