@@ -174,6 +174,31 @@ class TestBlockFlusher < Minitest::Test
     assert_equal "main done\n", out
   end
 
+  # Nobody calls stop!: the last interval is still flushed, after the app's
+  # own at_exit blocks (registered later, so run earlier), in the parent and
+  # in a forked child, each once.
+  def test_a_running_flusher_flushes_the_last_interval_at_exit
+    script = <<~RUBY
+      require "ruby_memprofiler_pprof/block_flusher"
+      $stdout.sync = true
+      c = Object.new
+      def c.flush = "profile"
+      MemprofilerPprof::BlockFlusher.new(c, interval: 3600, on_flush: ->(d) { puts "\#{Process.pid} flushed \#{d}" }).start!
+      at_exit { puts "\#{Process.pid} app at_exit" }
+      child = fork { MemprofilerPprof.after_fork_child_hooks.each(&:call); puts "child \#{Process.pid}" }
+      Process.wait(child)
+      puts "parent \#{Process.pid}"
+    RUBY
+    out, err, status = run_cmd(clean_env, RUBY, "-I#{LIB_DIR}", "-e", script, timeout: 60)
+    assert status.success?, err
+    lines = out.lines.map(&:chomp)
+    child = lines.grep(/\Achild /).first&.split&.last
+    parent = lines.grep(/\Aparent /).first&.split&.last
+    refute_nil child, out
+    assert_equal ["child #{child}", "#{child} app at_exit", "#{child} flushed profile",
+                  "parent #{parent}", "#{parent} app at_exit", "#{parent} flushed profile"], lines
+  end
+
   # The C extension runs MemprofilerPprof.after_fork_child_hooks in a forked
   # child; this checks the flusher's half of that contract.
   def test_after_fork_hook_restarts_the_flusher_in_the_child

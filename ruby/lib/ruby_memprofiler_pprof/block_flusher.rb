@@ -5,7 +5,8 @@ require "ruby_memprofiler_pprof/fork_hooks"
 module MemprofilerPprof
   # Calls collector.flush every `interval` seconds on a background thread and
   # hands the pprof String to `on_flush`. #stop! flushes one last time so the
-  # final interval is not lost.
+  # final interval is not lost, and a flusher still running when the process
+  # exits is stopped then.
   class BlockFlusher
     attr_reader :collector, :interval, :on_flush, :logger
 
@@ -96,11 +97,19 @@ module MemprofilerPprof
 
     class << self
       def register(flusher)
-        @registry_mutex.synchronize { @registry[flusher.object_id] = flusher }
+        @registry_mutex.synchronize do
+          @registry[flusher.object_id] = flusher
+          install_at_exit
+        end
       end
 
       def unregister(flusher)
         @registry_mutex.synchronize { @registry.delete(flusher.object_id) }
+      end
+
+      # Stops every running flusher, each flushing its last interval.
+      def stop_all!
+        @registry_mutex.synchronize { @registry.values }.each(&:stop!)
       end
 
       def restart_all_after_fork!
@@ -108,6 +117,17 @@ module MemprofilerPprof
         @registry.values.each(&:restart_after_fork!)
       end
     end
+
+    # The first start! installs it, usually before the app's own at_exit
+    # blocks, so it runs after them and what they allocate is in the last
+    # profile. A forked child inherits it and flushes its own last interval.
+    def self.install_at_exit
+      return if @at_exit_installed
+
+      @at_exit_installed = true
+      at_exit { stop_all! }
+    end
+    private_class_method :install_at_exit
 
     private
 
