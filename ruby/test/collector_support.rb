@@ -134,8 +134,8 @@ module CollectorSupport
 
   # Runs a Ruby snippet in a fresh process with the extension on the load
   # path; returns [stdout, stderr, status].
-  def run_ruby(code)
+  def run_ruby(code, env = {})
     args = $LOAD_PATH.flat_map { |d| ["-I", d] }
-    Open3.capture3(RbConfig.ruby, *args, "-e", code)
+    Open3.capture3(env, RbConfig.ruby, *args, "-e", code)
   end
 end

@@ -166,4 +166,35 @@ class TestCollectorApi < Minitest::Test
   ensure
     c&.stop!
   end
+
+  # An interrupt pending when flush reaches its GVL-free encode (here one
+  # deferred to the next blocking point) must cost neither the profile
+  # (nor leak it) nor the interrupt: the profile is returned, then the
+  # interrupt is raised.
+  def test_an_interrupt_pending_during_flush_loses_neither_the_profile_nor_the_interrupt
+    c = Collector.new(sample_rate: 1)
+    c.start!
+    keep = Array.new(100) { |i| "pending-#{i}" * 2 }
+    ready = Queue.new
+    result = error = nil
+    t = Thread.new do
+      Thread.handle_interrupt(RuntimeError => :on_blocking) do
+        ready << true
+        nil until Thread.current[:raised]
+        result = c.flush
+      end
+    rescue RuntimeError => e
+      error = e
+    end
+    ready.pop
+    t.raise(RuntimeError, "from the test")
+    t[:raised] = true
+    t.join
+    assert_equal "from the test", error&.message
+    refute_nil result, "flush lost its profile to the interrupt"
+    assert_operator decode(result).sum("allocations", klass: "String"), :>=, keep.size
+  ensure
+    c&.stop!
+  end
+
 end

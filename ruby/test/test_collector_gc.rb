@@ -184,7 +184,8 @@ class TestCollectorGc < Minitest::Test
     assert_operator intermediate.size, :>=, 5
     # Every concurrent flush produced a profile go tool pprof accepts.
     [intermediate.first, intermediate[intermediate.size / 2], intermediate.last].each { |d| decode(d) }
-    assert_equal keeps.sum(&:size), final.sum("retained_objects", func: /thread_work/, klass: /ThreadKept/)
+    assert_equal keeps.sum(&:size), final.sum("retained_objects", func: /thread_work/, klass: /ThreadKept/),
+                 c.stats.slice(:liveness_missed_gcs, :liveness_dropped, :gc_sweeps, :pending_dropped).inspect
     assert_equal keeps.sum { |k| memsize_sum(k) }, final.sum("retained_size", func: /thread_work/, klass: /ThreadKept/)
     assert_equal 0, c.stats[:stacks_dropped], "stacks_dropped"
   ensure
@@ -221,6 +222,25 @@ class TestCollectorGc < Minitest::Test
     GC.enable
   end
 
+  # GC.start(immediate_mark: false) leaves a major GC marking between
+  # allocations: counted already, its pass still to come. A flush then must
+  # not take it for a GC that ran without the pass.
+  def test_a_flush_during_incremental_marking_drops_nothing
+    c = Collector.new(sample_rate: 1, max_heap_samples: 100_000)
+    keep = []
+    c.start!
+    make_old_group(1000, keep)
+    settle
+    GC.start(full_mark: true, immediate_mark: false)
+    state = GC.latest_gc_info(:state)
+    data = c.flush
+    assert_equal :marking, state, "the GC was not marking incrementally, so this proves nothing"
+    assert_equal 0, c.stats[:liveness_missed_gcs]
+    assert_equal 1000, decode(data).sum("retained_objects", func: /make_old_group/, klass: /OracleOld/)
+  ensure
+    c&.stop!
+  end
+
   # Minor GCs skip entries already seen old; the tracked set must still be
   # exactly what the heap holds, after minor and then major GCs. (Ruby may
   # turn a requested minor GC into a major one, so only equality with the
@@ -232,7 +252,7 @@ class TestCollectorGc < Minitest::Test
     c.start!
     make_old_group(1000, old)
     4.times { GC.start(full_mark: false, immediate_sweep: true) }
-    c.flush # clears the old flags: the next passes must set them again
+    c.flush # keeps the old flags; ages in the profile must not see them
     4.times { GC.start(full_mark: false, immediate_sweep: true) }
     # A fresh (young) holder: an old one would promote its young children
     # straight to old at the next minor GC.
@@ -251,6 +271,85 @@ class TestCollectorGc < Minitest::Test
     assert_equal heap["old"], prof.sum("retained_objects", func: /make_old_group/, klass: /OracleOld/), "old after major"
     assert_operator heap["old"], :<=, 5
   ensure
+    c&.stop!
+  end
+
+  # objspace's trace_object_allocations mallocs in its own NEWOBJ hook, so
+  # a GC that malloc growth triggers starts inside it, and Ruby skips nested
+  # internal hooks: that GC runs without the liveness pass. (A heap made big
+  # up front leaves malloc growth as the trigger of most GCs.) The dead
+  # objects it freed must not come back as retained once their slots are
+  # reused, and what was committed after it must stay.
+  def test_gcs_that_skip_the_liveness_pass_leave_no_dead_object_in_the_profile
+    skip "the FREEOBJ fallback has no per-GC pass to miss" unless MemprofilerPprof::LIVENESS == "gc_end_mark"
+    Dir.mktmpdir do |dir|
+      path = File.join(dir, "missed.pb.gz")
+      code = <<~RUBY
+        require "ruby_memprofiler_pprof/collector"
+        require "objspace"
+        def garbage_site = "g" * 10
+        def keep_site = "k" * 10
+        def keep_after = "a" * 10
+        c = MemprofilerPprof::Collector.new(sample_rate: 0.05, max_heap_samples: 200_000, max_allocation_samples: 10)
+        keep = []
+        c.start!
+        gcs = GC.count
+        ObjectSpace.trace_object_allocations_start
+        400_000.times { |i| garbage_site; keep << keep_site if (i % 4).zero? }
+        ObjectSpace.trace_object_allocations_stop
+        2000.times { keep << keep_after }
+        Thread.pass
+        GC.start(full_mark: true, immediate_sweep: true)
+        s = c.stats
+        File.binwrite(#{path.dump}, c.flush)
+        print GC.count - gcs, " ", s[:gc_sweeps], " ", s[:liveness_missed_gcs], " ", s[:liveness_dropped]
+      RUBY
+      out, err, status = run_ruby(code, "RUBY_GC_HEAP_INIT_SLOTS" => "2000000")
+      assert status.success?, "child failed: #{status.inspect}\n#{err}"
+      gcs, passes, missed, dropped = out.split.map { |x| Integer(x) }
+      assert_operator missed, :>=, 1, "no GC ran without the pass, so this proves nothing (#{out})"
+      assert_equal gcs, passes + missed
+      prof = decode(File.binread(path))
+      assert_equal 0, prof.sum("retained_objects", func: /garbage_site/, klass: "String")
+      assert_operator dropped, :>, 0
+      after = prof.sum("retained_objects", func: /keep_after/, klass: "String")
+      assert_in_delta 2000, after, 5 * Math.sqrt(2000 * 0.05 * 0.95) / 0.05
+      assert_includes prof.comments, "liveness_missed_gcs=#{missed}"
+    end
+  end
+
+  def wrap_before(n, keep) = n.times { keep << "wrap-before" * 3 }
+  def wrap_after(n, keep) = n.times { keep << "wrap-after" * 3 }
+  def wrap_garbage(n) = n.times { "wrap-garbage" * 3 }
+
+  def minor_gcs(n) = n.times { GC.start(full_mark: false, immediate_sweep: true) }
+
+  # Epochs are GC counts modulo 2^31 (the top bit flags old objects). Across
+  # the wrap, young garbage still goes in the minor GC that frees it, and
+  # ages come out right on both sides.
+  def test_minor_gc_drops_and_ages_survive_the_epoch_wrap
+    Collector._set_epoch_offset(2**31 - 3 - GC.count) # wraps 3 GCs from now
+    c = Collector.new(sample_rate: 1, max_heap_samples: 100_000, max_allocation_samples: 10)
+    keep = []
+    c.start!
+    wrap_before(1000, keep)
+    minor_gcs(6)
+    wrap_after(1000, keep)
+    minor_gcs(5) # both groups old now, and flagged so
+    wrap_garbage(1000)
+    Thread.pass
+    swept = c.stats[:gc_swept]
+    minor_gcs(1)
+    assert_operator c.stats[:gc_swept] - swept, :>=, 1000, "the garbage must go in the GC that freed it"
+    prof = decode(c.flush)
+    assert_equal 1000, prof.sum("retained_objects", func: /wrap_before/, klass: "String")
+    assert_equal 1000, prof.sum("retained_objects", func: /wrap_after/, klass: "String")
+    assert_equal 0, prof.sum("retained_objects", func: /wrap_garbage/, klass: "String")
+    age = ->(site) { prof.select(func: site, klass: "String").map { |x| x.labels["allocation_age"] }.uniq }
+    assert_equal ["8 gcs"], age.call(/wrap_before/) # 12 GCs
+    assert_equal ["4 gcs"], age.call(/wrap_after/) # 6 GCs
+  ensure
+    Collector._set_epoch_offset(0)
     c&.stop!
   end
 end

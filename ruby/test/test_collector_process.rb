@@ -99,4 +99,21 @@ class TestCollectorProcess < Minitest::Test
       assert_operator prof.sum("allocations", klass: "String"), :<, 1000
     end
   end
+
+  # The extension is not Ractor-safe, so the Ractor.new hook must not call
+  # into it from a non-main Ractor (Ractor::UnsafeError there).
+  def test_a_ractor_can_start_another_ractor
+    code = <<~RUBY
+      require "ruby_memprofiler_pprof/collector"
+      c = MemprofilerPprof::Collector.new(sample_rate: 1)
+      c.start!
+      r = Ractor.new { Ractor.new { 6 * 7 }.take }
+      print r.take, " ", c.stats[:sampling_paused_for_ractors]
+      c.stop!
+    RUBY
+    out, err, status = run_ruby(code)
+    assert status.success?, "nested ractor failed: #{status.inspect}\n#{err}"
+    assert_equal "42 1", out
+  end
+
 end

@@ -6,6 +6,7 @@
 #include "rmp_ext.h"
 
 uint64_t rmp_ext_fork_gen = 0;
+uint32_t rmp_ext_epoch_offset = 0;
 /* Roots the running Collector, so it (and its dmark) outlives any user
  * reference while its hooks are installed. */
 static VALUE rmp_running_value = Qnil;
@@ -53,8 +54,12 @@ static int rmp_other_ractors_alive(void) {
   return NUM2LONG(rb_funcall(ractor, rb_intern("count"), 0)) > 1;
 }
 
+/* Ractor.new calls in progress: between _ractor_starting and the new
+ * Ractor being counted, Ractor.count still says 1. */
+static int rmp_ractors_starting = 0;
+
 void rmp_ext_maybe_resume_newobj(rmp_collector *c) {
-  if (!c->running || !c->newobj_paused || rmp_other_ractors_alive()) return;
+  if (!c->running || !c->newobj_paused || rmp_ractors_starting > 0 || rmp_other_ractors_alive()) return;
   c->newobj_paused = 0;
   rmp_newobj_on(c->self);
 }
@@ -157,20 +162,15 @@ static VALUE rmp_start(VALUE self) {
   }
   /* The first profile's interval starts here, not at the epoch. */
   if (c->p.interval_start_ns == 0) c->p.interval_start_ns = rmp_ext_now_ns();
+  /* Calls Ruby, so it may raise: before anything is published. */
+  c->newobj_paused = rmp_ractors_starting > 0 || rmp_other_ractors_alive();
   rmp_ext_running = c;
   rmp_running_value = self;
   c->self = self;
-  c->newobj_paused = rmp_other_ractors_alive();
   if (!c->newobj_paused) rmp_newobj_on(self);
   rmp_ext_liveness_start(self);
   c->running = 1;
   return self;
-}
-
-static int rmp_keep_none(void *ud, rmp_live_entry *e) {
-  (void)ud;
-  (void)e;
-  return 0;
 }
 
 /* Without the hooks nothing tells us when tracked objects die (and their
@@ -181,7 +181,7 @@ static VALUE rmp_stop(VALUE self) {
   if (!c->running) return self;
   rmp_ext_drain(c);
   rmp_collector_stop_hooks(c, self);
-  rmp_live_sweep(&c->p.live, rmp_keep_none, NULL);
+  rmp_live_sweep(&c->p.live, rmp_ext_keep_none, NULL);
   return self;
 }
 
@@ -215,6 +215,8 @@ static VALUE rmp_stats(VALUE self) {
   RMP_STAT("gc_sweeps", c->gc_sweeps);
   RMP_STAT("gc_swept", c->gc_swept);
   RMP_STAT("gc_sweep_ns", c->gc_sweep_ns);
+  RMP_STAT("liveness_missed_gcs", c->liveness_missed_gcs);
+  RMP_STAT("liveness_dropped", c->liveness_dropped);
   RMP_STAT("compaction_moved", c->compact_moved);
   RMP_STAT("flush_invalid", c->flush_invalid);
   RMP_STAT("flushes", c->flushes);
@@ -237,16 +239,31 @@ static VALUE rmp_after_fork_child(VALUE klass) {
   return Qnil;
 }
 
-/* Called by the Ractor.new hook before a Ractor is created; sampling
- * resumes at a flush or start! once only the main Ractor is left. */
+/* Called by the Ractor.new hook before a Ractor is created, and
+ * _ractor_started after; sampling resumes at a flush or start! once only
+ * the main Ractor is left and no Ractor.new is under way. */
+static VALUE rmp_ractor_started(VALUE klass) {
+  (void)klass;
+  if (rmp_ractors_starting > 0) rmp_ractors_starting--;
+  return Qnil;
+}
+
 static VALUE rmp_ractor_starting(VALUE klass) {
   rmp_collector *c = rmp_ext_running;
   (void)klass;
+  rmp_ractors_starting++;
   if (c && c->running && !c->newobj_paused) {
     rb_remove_event_hook_with_data(RMP_HOOK_FN(rmp_ext_newobj_hook), c->self);
     c->newobj_paused = 1;
   }
   return Qnil;
+}
+
+/* Tests only: brings the epoch's 2^31 wrap within a few GCs. */
+static VALUE rmp_set_epoch_offset(VALUE klass, VALUE offset) {
+  (void)klass;
+  rmp_ext_epoch_offset = NUM2UINT(offset);
+  return offset;
 }
 
 static VALUE rmp_current_running(VALUE klass) {
@@ -276,5 +293,7 @@ void Init_ruby_memprofiler_pprof(void) {
   rb_define_singleton_method(cls, "_after_fork_child", rmp_after_fork_child, 0);
   rb_define_singleton_method(cls, "running_collector", rmp_current_running, 0);
   rb_define_singleton_method(cls, "_ractor_starting", rmp_ractor_starting, 0);
+  rb_define_singleton_method(cls, "_ractor_started", rmp_ractor_started, 0);
+  rb_define_singleton_method(cls, "_set_epoch_offset", rmp_set_epoch_offset, 1);
   rb_define_const(mod, "LIVENESS", rb_str_new_cstr(rmp_ext_liveness_mode()));
 }

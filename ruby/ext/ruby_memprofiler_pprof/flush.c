@@ -27,10 +27,21 @@ static int rmp_measure_keep(void *ud, rmp_live_entry *e) {
     default:
       break;
   }
-  e->epoch &= ~RMP_EXT_OLD_BIT; /* the next GC pass re-flags it */
   size = rb_obj_memsize_of(obj);
   e->size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
   return 1;
+}
+
+/* The encoder's age is epoch_now - epoch in plain unsigned arithmetic;
+ * ours are 31-bit and wrap (and the table's carry the old flag). So each
+ * copy gets its age modulo 2^31, restated against a clock at UINT32_MAX. */
+static uint32_t rmp_ext_age(uint32_t now, uint32_t epoch) { return (now - epoch) & RMP_EXT_EPOCH_MASK; }
+
+static void rmp_snapshot_ages(rmp_snapshot *s, uint32_t now) {
+  uint32_t i;
+  for (i = 0; i < s->nlive; i++) s->live[i].epoch = UINT32_MAX - rmp_ext_age(now, s->live[i].epoch);
+  for (i = 0; i < s->nallocs; i++) s->allocs[i].epoch = UINT32_MAX - rmp_ext_age(now, s->allocs[i].epoch);
+  s->epoch_now = UINT32_MAX;
 }
 
 typedef struct rmp_encode_args {
@@ -38,23 +49,31 @@ typedef struct rmp_encode_args {
   rmp_pprof_opts opts;
   rmp_buf out;
   rmp_status status;
+  int ran;
 } rmp_encode_args;
 
 static void *rmp_encode_nogvl(void *p) {
   rmp_encode_args *a = (rmp_encode_args *)p;
   a->status = rmp_pprof_encode_gzip(&a->snap, &a->opts, &a->out);
   rmp_snapshot_free(&a->snap);
+  a->ran = 1;
   return NULL;
+}
+
+static VALUE rmp_profile_string(VALUE buf) {
+  const rmp_buf *b = (const rmp_buf *)buf;
+  return rb_str_new((const char *)b->data, (long)b->len);
 }
 
 VALUE rmp_ext_flush(rmp_collector *c) {
   rmp_encode_args a;
   uint32_t extra[RMP_EXT_PENDING_MAX];
-  uint32_t i, nextra;
+  uint32_t i, nextra, now;
   uint64_t t0, t1, t2;
+  int state = 0;
   rmp_status st;
-  char comment[3][96];
-  const char *comments[3];
+  char comment[5][96];
+  const char *comments[5];
   VALUE out;
 
   memset(&a, 0, sizeof(a));
@@ -63,14 +82,17 @@ VALUE rmp_ext_flush(rmp_collector *c) {
 
   t0 = rmp_ext_now_ns();
   c->in_shim = 1;
+  rmp_ext_liveness_catch_up(c);
   rmp_live_sweep(&c->p.live, rmp_measure_keep, c);
   c->last_measure_ns = rmp_ext_now_ns() - t0;
   /* Normally empty after the drain; kept valid across the remap anyway. */
   nextra = c->npending;
   for (i = 0; i < nextra; i++) extra[i] = c->pending[i].stack;
-  st = rmp_profiler_rotate(&c->p, &a.snap, extra, nextra, t0, (uint32_t)rb_gc_count());
+  now = rmp_ext_epoch();
+  st = rmp_profiler_rotate(&c->p, &a.snap, extra, nextra, t0, now);
   if (st == RMP_OK) {
     for (i = 0; i < nextra; i++) c->pending[i].stack = extra[i];
+    rmp_snapshot_ages(&a.snap, now);
   }
   c->in_shim = 0;
   t1 = rmp_ext_now_ns();
@@ -80,14 +102,21 @@ VALUE rmp_ext_flush(rmp_collector *c) {
   snprintf(comment[0], sizeof(comment[0]), "pending_dropped=%llu", (unsigned long long)c->pending_dropped);
   snprintf(comment[1], sizeof(comment[1]), "liveness=%s", rmp_ext_liveness_mode());
   snprintf(comment[2], sizeof(comment[2]), "ruby=%s", ruby_version);
-  for (i = 0; i < 3; i++) comments[i] = comment[i];
+  snprintf(comment[3], sizeof(comment[3]), "liveness_missed_gcs=%llu", (unsigned long long)c->liveness_missed_gcs);
+  snprintf(comment[4], sizeof(comment[4]), "liveness_dropped=%llu", (unsigned long long)c->liveness_dropped);
+  for (i = 0; i < 5; i++) comments[i] = comment[i];
   a.opts.pid = (int64_t)getpid();
   a.opts.comments = comments;
-  a.opts.ncomments = 3;
+  a.opts.ncomments = 5;
 
   /* The snapshot shares nothing with c->p, so app threads may allocate
-   * (and sample) while this runs. */
-  rb_thread_call_without_gvl(rmp_encode_nogvl, &a, NULL, NULL);
+   * (and sample) while this runs. The _gvl2 variant neither raises a pending
+   * interrupt (Thread#raise, Timeout) before the call, which would leak the
+   * snapshot, nor after it, which would leak the profile: an interrupted
+   * start skips the call instead, and the encode then runs here. The
+   * interrupt is raised at the next check, after this returns. */
+  rb_thread_call_without_gvl2(rmp_encode_nogvl, &a, NULL, NULL);
+  if (!a.ran) rmp_encode_nogvl(&a);
   t2 = rmp_ext_now_ns();
   c->last_encode_ns = t2 - t1;
   c->flushes++;
@@ -96,7 +125,12 @@ VALUE rmp_ext_flush(rmp_collector *c) {
     rb_raise(rb_eRuntimeError, "ruby_memprofiler_pprof: encoding failed: %s", rmp_status_str(a.status));
   }
   c->last_bytes = a.out.len;
-  out = rb_str_new((const char *)a.out.data, (long)a.out.len);
+  /* The profile String is ours, not the app's; if it cannot be allocated,
+   * the buffer is still freed and in_shim still cleared. */
+  c->in_shim = 1;
+  out = rb_protect(rmp_profile_string, (VALUE)&a.out, &state);
+  c->in_shim = 0;
   rmp_buf_free(&a.out);
+  if (state) rb_jump_tag(state);
   return out;
 }

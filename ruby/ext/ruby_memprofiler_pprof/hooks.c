@@ -159,8 +159,7 @@ static VALUE rmp_drain_body(VALUE cv) {
     VALUE obj = c->pending[i].obj;
     uint32_t klass = rmp_class_label(c, obj);
     size_t size = rb_obj_memsize_of(obj);
-    rmp_track(&c->p, (uintptr_t)obj, c->pending[i].stack, klass, (uint64_t)size,
-              (uint32_t)rb_gc_count());
+    rmp_track(&c->p, (uintptr_t)obj, c->pending[i].stack, klass, (uint64_t)size, rmp_ext_epoch());
   }
   c->npending = 0;
   rmp_resolve_funcs(c);

@@ -10,7 +10,7 @@
 #ifdef HAVE_RB_OBJSPACE_MARKED_OBJECT_P
 #define RMP_EXT_LIVENESS_EVENT RUBY_INTERNAL_EVENT_GC_END_MARK
 
-static VALUE rmp_sym_major_gc_count = Qnil;
+static VALUE rmp_sym_major_gc_count = Qnil, rmp_sym_state = Qnil, rmp_sym_marking = Qnil, rmp_sym_major_by = Qnil;
 
 /* Unmarked at the end of marking = freed by the sweep that follows. Old
  * objects keep their mark bits through a minor GC, so this is exact in both
@@ -32,18 +32,68 @@ static int rmp_keep_marked(void *ud, rmp_live_entry *e) {
   return 1;
 }
 
+typedef struct rmp_missed {
+  uint32_t last_missed; /* epoch of the last GC that ran without the pass */
+  int all_minor;
+} rmp_missed;
+
+/* Entries committed at or after the last missed GC were pending (marked)
+ * through it, so it freed none of them; old objects survive minor GCs. */
+static int rmp_keep_unaffected(void *ud, rmp_live_entry *e) {
+  const rmp_missed *m = (const rmp_missed *)ud;
+  if (m->all_minor && (e->epoch & RMP_EXT_OLD_BIT)) return 1;
+  return ((e->epoch - m->last_missed) & RMP_EXT_EPOCH_MASK) < (RMP_EXT_EPOCH_MASK >> 1);
+}
+
+/* Ruby skips internal event hooks while one is running on the same
+ * thread, so a GC that starts inside another NEWOBJ hook (e.g. objspace's
+ * trace_object_allocations, whose hook mallocs) runs without this pass, as
+ * does a GC another Ractor triggers. Objects it freed stay in the table, and
+ * once their slots are reused a later pass sees a marked object and keeps
+ * the entry: a dead object's stack and class, reported as retained. Nothing
+ * can tell those entries apart afterwards, so every entry the missed GCs
+ * could have freed goes. `last` is the number of the last GC missed. */
+static void rmp_liveness_check_missed(rmp_collector *c, size_t last, size_t majors) {
+  rmp_missed m;
+  if (last <= c->last_gc_count) return;
+  c->liveness_missed_gcs += last - c->last_gc_count;
+  m.last_missed = rmp_ext_epoch_of(last);
+  m.all_minor = majors == c->last_major_count;
+  c->liveness_dropped += rmp_live_sweep(&c->p.live, rmp_keep_unaffected, &m);
+}
+
 static void rmp_liveness_hook(VALUE data, const rb_trace_arg_t *arg) {
   rmp_collector *c = (rmp_collector *)RTYPEDDATA_DATA(data);
-  /* gc_start bumps major_gc_count before marking; the symbol was primed
-   * outside the GC, so this lookup allocates nothing. */
+  /* gc_start bumps the GC count and major_gc_count before marking; the
+   * symbol was primed outside the GC, so this lookup allocates nothing. */
+  size_t count = rb_gc_count();
   size_t majors = rb_gc_stat(rmp_sym_major_gc_count);
   uint64_t t0 = rmp_ext_now_ns();
   (void)arg;
+  rmp_liveness_check_missed(c, count - 1, majors);
   c->gc_is_minor = majors == c->last_major_count;
+  c->last_gc_count = count;
   c->last_major_count = majors;
   c->gc_sweeps++;
   c->gc_swept += rmp_live_sweep(&c->p.live, rmp_keep_marked, c);
   c->gc_sweep_ns += rmp_ext_now_ns() - t0;
+}
+
+/* Before flush reads the tracked objects: GCs since the last pass that ran
+ * without it. A major GC marks incrementally, between allocations: it is
+ * counted from its start, but its pass comes at the end of marking. */
+void rmp_ext_liveness_catch_up(rmp_collector *c) {
+  size_t count = rb_gc_count();
+  size_t majors;
+  int marking = rb_gc_latest_gc_info(rmp_sym_state) == rmp_sym_marking;
+  if (marking) count--;
+  if (count == c->last_gc_count) return;
+  majors = rb_gc_stat(rmp_sym_major_gc_count);
+  /* Its pass must still see that GC as major. */
+  if (marking && !NIL_P(rb_gc_latest_gc_info(rmp_sym_major_by))) majors--;
+  rmp_liveness_check_missed(c, count, majors);
+  c->last_gc_count = count;
+  c->last_major_count = majors;
 }
 
 const char *rmp_ext_liveness_mode(void) { return "gc_end_mark"; }
@@ -57,13 +107,24 @@ static void rmp_liveness_hook(VALUE data, const rb_trace_arg_t *arg) {
   c->gc_swept += (uint64_t)rmp_live_delete(&c->p.live, (uintptr_t)obj);
 }
 
+/* FREEOBJ events skipped the same way cannot be counted: there is no
+ * per-GC pass to compare with. */
+void rmp_ext_liveness_catch_up(rmp_collector *c) { (void)c; }
+
 const char *rmp_ext_liveness_mode(void) { return "freeobj"; }
 #endif
 
 void rmp_ext_liveness_start(VALUE collector) {
 #ifdef HAVE_RB_OBJSPACE_MARKED_OBJECT_P
   rmp_collector *c = (rmp_collector *)RTYPEDDATA_DATA(collector);
-  if (NIL_P(rmp_sym_major_gc_count)) rmp_sym_major_gc_count = ID2SYM(rb_intern("major_gc_count"));
+  if (NIL_P(rmp_sym_major_gc_count)) {
+    rmp_sym_major_gc_count = ID2SYM(rb_intern("major_gc_count"));
+    rmp_sym_state = ID2SYM(rb_intern("state"));
+    rmp_sym_marking = ID2SYM(rb_intern("marking"));
+    rmp_sym_major_by = ID2SYM(rb_intern("major_by"));
+  }
+  /* stop! emptied the table, so earlier GCs concern nothing tracked. */
+  c->last_gc_count = rb_gc_count();
   c->last_major_count = rb_gc_stat(rmp_sym_major_gc_count);
 #endif
   rb_add_event_hook2(RMP_HOOK_FN(rmp_liveness_hook), RMP_EXT_LIVENESS_EVENT, collector,

@@ -35,8 +35,11 @@ bool rb_ractor_main_p_(void);
  * overflows it at high sample rates; the overflow is counted. */
 #define RMP_EXT_PENDING_MAX 4096
 
-/* Set in rmp_live_entry.epoch once the object is known to be old. */
+/* rmp_live_entry.epoch holds the GC count at allocation in its low 31 bits
+ * (RMP_EXT_EPOCH_MASK) and, in the top bit, a flag set once the object is
+ * known to be old. Ages are taken modulo 2^31 (rmp_ext_snapshot_ages). */
 #define RMP_EXT_OLD_BIT 0x80000000u
+#define RMP_EXT_EPOCH_MASK 0x7fffffffu
 
 typedef struct rmp_pending {
   VALUE obj;
@@ -67,6 +70,10 @@ typedef struct rmp_collector {
 
   uint64_t gc_sweeps;          /* liveness passes run */
   uint64_t gc_swept;           /* tracked objects found dead */
+  /* GCs that ran without the liveness pass, and the entries dropped
+   * because they could no longer be told from reused slots. */
+  uint64_t liveness_missed_gcs, liveness_dropped;
+  size_t last_gc_count;       /* rb_gc_count() at the last pass */
   size_t last_major_count;    /* GC.stat(:major_gc_count) at the last pass */
   int gc_is_minor;             /* during a liveness pass */
   uint64_t gc_sweep_ns;        /* time spent in the liveness pass */
@@ -98,7 +105,21 @@ void rmp_ext_postponed_job(void *unused);
 void rmp_ext_liveness_start(VALUE collector);
 void rmp_ext_liveness_stop(VALUE collector);
 void rmp_ext_compact(rmp_collector *c);
+void rmp_ext_liveness_catch_up(rmp_collector *c);
 const char *rmp_ext_liveness_mode(void);
+/* A sweep callback that drops every entry. */
+static inline int rmp_ext_keep_none(void *ud, rmp_live_entry *e) {
+  (void)ud;
+  (void)e;
+  return 0;
+}
+/* The GC count as an epoch (see RMP_EXT_OLD_BIT). The offset, 0 except in
+ * tests, moves the 2^31 wrap within reach. */
+extern uint32_t rmp_ext_epoch_offset;
+static inline uint32_t rmp_ext_epoch_of(size_t gc_count) {
+  return ((uint32_t)gc_count + rmp_ext_epoch_offset) & RMP_EXT_EPOCH_MASK;
+}
+static inline uint32_t rmp_ext_epoch(void) { return rmp_ext_epoch_of(rb_gc_count()); }
 
 /* flush.c */
 VALUE rmp_ext_flush(rmp_collector *c);

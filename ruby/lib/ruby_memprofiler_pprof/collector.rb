@@ -102,10 +102,20 @@ if defined?(Ractor)
       # being set up (Ruby Bug #18464, fixed upstream by ruby/ruby#5990), so
       # allocation sampling pauses before any Ractor starts; a flush or
       # start! resumes it once only the main Ractor is left.
+      #
+      # Only the main Ractor runs the collector (and may call into the
+      # extension, which is not Ractor-safe); a Ractor started from another
+      # one is already covered by the pause.
       module RactorHook
         def new(*args, **kwargs, &block)
+          return super unless Ractor.current == Ractor.main
+
           MemprofilerPprof::Collector._ractor_starting
-          super
+          begin
+            super
+          ensure
+            MemprofilerPprof::Collector._ractor_started
+          end
         end
       end
       Ractor.singleton_class.prepend(RactorHook)
