@@ -37,7 +37,7 @@ bool rb_ractor_main_p_(void);
 
 /* rmp_live_entry.epoch holds the GC count at allocation in its low 31 bits
  * (RMP_EXT_EPOCH_MASK) and, in the top bit, a flag set once the object is
- * known to be old. Ages are taken modulo 2^31 (rmp_ext_snapshot_ages). */
+ * known to be old. Ages are taken modulo 2^31 (flush.c, rmp_snapshot_ages). */
 #define RMP_EXT_OLD_BIT 0x80000000u
 #define RMP_EXT_EPOCH_MASK 0x7fffffffu
 
