@@ -2,8 +2,10 @@
 # The one test command (README "Run every test"; .ci/run calls exactly this).
 # On a fresh Debian 12 machine it installs its packages, then builds and runs
 # every test: the C suite plain (gcc) and under ASan+UBSan (clang), the gem's
-# suite against an offline-installed .gem, the fuzz regression run and the
-# instruction-count benchmark gate. Exits non-zero if any stage fails.
+# suite against an offline-installed .gem, the collector tests again with the
+# FREEOBJ fallback and with the extension under ASan+UBSan, the fuzz
+# regression run and the instruction-count benchmark gate. Exits non-zero if
+# any stage fails.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${RMP_TEST_DIR:-$root/build-test}
@@ -37,6 +39,9 @@ stage "C tests (clang, ASan+UBSan)" c_suite "$out/clang-asan" clang clang++ -DCM
 [ -f "$root/ruby/scripts/test.sh" ] && stage "Ruby gem tests" bash "$root/ruby/scripts/test.sh"
 [ -f "$root/ruby/test/run_collector_tests.sh" ] && \
   stage "Ruby collector tests (FREEOBJ liveness fallback)" env RMP_EXT_VARIANTS=freeobj bash "$root/ruby/test/run_collector_tests.sh"
+[ -f "$root/ruby/test/run_collector_tests.sh" ] && \
+  stage "Ruby collector tests (extension under ASan+UBSan)" \
+    env RMP_EXT_VARIANTS=default RMP_EXT_SANITIZE=1 bash "$root/ruby/test/run_collector_tests.sh"
 [ -f "$root/scripts/test-fuzz.sh" ] && stage "Fuzz regression" bash "$root/scripts/test-fuzz.sh" "$out/fuzz"
 [ -f "$root/scripts/bench-gate.sh" ] && stage "Benchmark gate (callgrind)" bash "$root/scripts/bench-gate.sh" "$out/gate"
 
