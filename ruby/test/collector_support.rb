@@ -121,9 +121,13 @@ module CollectorSupport
     Profile.new(types, samples, locations, comments)
   end
 
-  # Frees what can be freed and lets the postponed job commit pending
-  # samples (it runs at the next interrupt check).
+  # Lets the postponed job commit pending samples (it runs at an interrupt
+  # check, which Ruby 3.3+ may defer past a GC.start), frees what can be
+  # freed, and commits what that GC's own allocations sampled. A sample
+  # still pending during the GC is marked by the collector and so cannot be
+  # freed by it.
   def settle
+    Thread.pass
     GC.start(full_mark: true, immediate_sweep: true)
     Thread.pass
   end

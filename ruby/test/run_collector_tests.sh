@@ -26,6 +26,7 @@ for variant in ${RMP_EXT_VARIANTS:-default freeobj}; do
   (
     cd "$dir/ext"
     if [ "$variant" = freeobj ]; then export RMP_EXT_FORCE_FREEOBJ=1; fi
+    export RMP_EXT_TESTING=1
     ruby "$ruby_dir/ext/ruby_memprofiler_pprof/extconf.rb" >/dev/null
     make -j2 V=0 >/dev/null
   )

@@ -87,16 +87,23 @@ class TestCollectorProfile < Minitest::Test
     c.start!
     allocate_probes(2000)
     settle
+    # The heap is the oracle for what died: a conservatively marked stack
+    # slot may keep the last probe alive (Ruby 3.3+ does).
+    GC.disable
+    in_heap = ObjectSpace.each_object(RmpAllocProbe).count
     prof = decode(c.flush)
+    GC.enable
     assert_equal 2000, prof.sum("allocations", func: /allocate_probes/, klass: "RmpAllocProbe")
     assert_equal 2000 * ObjectSpace.memsize_of(RmpAllocProbe.new),
                  prof.sum("allocation_size", func: /allocate_probes/, klass: "RmpAllocProbe")
     # They died: allocated, but not retained.
-    assert_equal 0, prof.sum("retained_objects", func: /allocate_probes/, klass: "RmpAllocProbe")
+    assert_operator in_heap, :<=, 2
+    assert_equal in_heap, prof.sum("retained_objects", func: /allocate_probes/, klass: "RmpAllocProbe")
     # The allocations section is per interval.
     again = decode(c.flush)
     assert_equal 0, again.sum("allocations", func: /allocate_probes/)
   ensure
+    GC.enable
     c&.stop!
   end
 
@@ -160,8 +167,12 @@ class TestCollectorProfile < Minitest::Test
     assert_equal 1, s.sum { |x| x.value("retained_objects") }
     locs = s.first.locations
     assert_equal 2048, locs.size
-    assert_equal "Class#new", locs[0].name
-    assert_match(/recurse_then_allocate/, locs[1].name)
+    # The leaf end is kept: below any C frame of the allocation (Class#new
+    # is a frame up to Ruby 3.4, inlined from 4.0), every frame is the
+    # recursion, so the root end is what was cut.
+    ruby_frames = locs.drop_while { |l| l.name == "Class#new" }
+    assert_operator locs.size - ruby_frames.size, :<=, 1
+    assert(ruby_frames.all? { |l| l.name.include?("recurse_then_allocate") }, locs.map(&:name).uniq.inspect)
     refute(locs.any? { |l| l.name.include?("test_deep_stacks_are_truncated_at_the_root") })
   ensure
     c&.stop!

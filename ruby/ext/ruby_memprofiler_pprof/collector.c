@@ -6,7 +6,6 @@
 #include "rmp_ext.h"
 
 uint64_t rmp_ext_fork_gen = 0;
-uint32_t rmp_ext_epoch_offset = 0;
 /* Roots the running Collector, so it (and its dmark) outlives any user
  * reference while its hooks are installed. */
 static VALUE rmp_running_value = Qnil;
@@ -225,6 +224,7 @@ static VALUE rmp_stats(VALUE self) {
   RMP_STAT("last_flush_measure_ns", c->last_measure_ns);
   RMP_STAT("last_flush_bytes", c->last_bytes);
   rb_hash_aset(h, ID2SYM(rb_intern("liveness")), rb_str_new_cstr(rmp_ext_liveness_mode()));
+  rb_hash_aset(h, ID2SYM(rb_intern("liveness_probe")), rb_str_new_cstr(rmp_ext_liveness_probe()));
   return h;
 }
 
@@ -259,13 +259,6 @@ static VALUE rmp_ractor_starting(VALUE klass) {
   return Qnil;
 }
 
-/* Tests only: brings the epoch's 2^31 wrap within a few GCs. */
-static VALUE rmp_set_epoch_offset(VALUE klass, VALUE offset) {
-  (void)klass;
-  rmp_ext_epoch_offset = NUM2UINT(offset);
-  return offset;
-}
-
 static VALUE rmp_current_running(VALUE klass) {
   (void)klass;
   return rmp_running_value;
@@ -279,6 +272,9 @@ void Init_ruby_memprofiler_pprof(void);
 void Init_ruby_memprofiler_pprof(void) {
   VALUE mod = rb_define_module("MemprofilerPprof");
   VALUE cls = rb_define_class_under(mod, "Collector", rb_cObject);
+  rmp_ext_find_internal_api();
+  rmp_ext_liveness_init();
+  rmp_ext_hooks_init();
   rb_gc_register_address(&rmp_running_value);
   rb_define_alloc_func(cls, rmp_collector_alloc);
   rb_define_private_method(cls, "_set_sample_rate", rmp_set_sample_rate, 1);
@@ -294,6 +290,6 @@ void Init_ruby_memprofiler_pprof(void) {
   rb_define_singleton_method(cls, "running_collector", rmp_current_running, 0);
   rb_define_singleton_method(cls, "_ractor_starting", rmp_ractor_starting, 0);
   rb_define_singleton_method(cls, "_ractor_started", rmp_ractor_started, 0);
-  rb_define_singleton_method(cls, "_set_epoch_offset", rmp_set_epoch_offset, 1);
+  rmp_ext_testing_init(cls);
   rb_define_const(mod, "LIVENESS", rb_str_new_cstr(rmp_ext_liveness_mode()));
 }

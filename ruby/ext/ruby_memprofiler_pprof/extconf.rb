@@ -35,15 +35,20 @@ end
 abort "ruby_memprofiler_pprof: zlib (zlib1g-dev) is required" unless have_header("zlib.h") && have_library("z", "deflate")
 have_library("m", "log")
 
-# Internal but exported libruby functions; each is declared by hand in
-# rmp_ext.h, so have_func checks only that it links.
+# Exported by every supported libruby but declared by hand in rmp_ext.h, so
+# have_func checks only that it links. Internal functions that only some
+# Rubies or builds export are looked up at run time (internal_api.c).
 abort "ruby_memprofiler_pprof: rb_obj_memsize_of is required" unless have_func("rb_obj_memsize_of")
-%w[rb_profile_frames rb_postponed_job_register_one rb_gc_location].each do |f|
+%w[rb_profile_frames rb_gc_location].each do |f|
   abort "ruby_memprofiler_pprof: #{f} is required (Ruby >= 3.1)" unless have_func(f, "ruby/debug.h")
 end
-# Without it, free detection falls back to a FREEOBJ hook.
-# RMP_EXT_FORCE_FREEOBJ=1 builds the fallback anyway, so tests cover it.
-have_func("rb_objspace_marked_object_p") unless ENV["RMP_EXT_FORCE_FREEOBJ"]
-have_func("rb_ractor_main_p_")
+# 3.3 deprecates rb_postponed_job_register_one for these two.
+have_func("rb_postponed_job_preregister", "ruby/debug.h") && have_func("rb_postponed_job_trigger", "ruby/debug.h")
+have_library("dl", "dlsym") unless have_func("dlsym", "dlfcn.h")
+# RMP_EXT_FORCE_FREEOBJ=1 builds the FREEOBJ liveness fallback even where a
+# mark-bit probe exists, so the tests cover it.
+$defs << "-DRMP_EXT_FORCE_FREEOBJ" if ENV["RMP_EXT_FORCE_FREEOBJ"]
+# The test suites' builds add test-only methods (testing.c).
+$defs << "-DRMP_EXT_TESTING" if ENV["RMP_EXT_TESTING"]
 
 create_makefile("ruby_memprofiler_pprof/ruby_memprofiler_pprof")

@@ -1,9 +1,10 @@
 /* Collector#flush: a short GVL-held snapshot, then encoding without the GVL. */
 #include <stdio.h>
 #include <unistd.h>
+/* ruby.h (through rmp_ext.h) first: 3.3's ruby/thread.h needs its types. */
+#include "rmp_ext.h"
 #include <ruby/thread.h>
 #include <ruby/version.h>
-#include "rmp_ext.h"
 #ifdef RMP_EXT_RMP_PPROF_H
 #include RMP_EXT_RMP_PPROF_H
 #else

@@ -4,13 +4,35 @@
 
 rmp_collector *rmp_ext_running = NULL;
 
-static int rmp_on_main_ractor(void) {
-#ifdef HAVE_RB_RACTOR_MAIN_P_
-  return rb_ractor_main_p_();
-#else
-  return 1;
-#endif
+/* Set only in the main Ractor's local storage. The internal
+ * rb_ractor_main_p_ is not exported by a static libruby; on the main Ractor
+ * this lookup is a cached read. */
+static rb_ractor_local_key_t rmp_main_key;
+/* The value is a static address: nothing to mark or free. */
+static const struct rb_ractor_local_storage_type rmp_main_key_type = {NULL, NULL};
+
+static int rmp_on_main_ractor(void) { return rb_ractor_local_storage_ptr(rmp_main_key) != NULL; }
+
+static void rmp_mark_main_ractor(void) {
+  rmp_main_key = rb_ractor_local_storage_ptr_newkey(&rmp_main_key_type);
+  rb_ractor_local_storage_ptr_set(rmp_main_key, &rmp_main_key);
 }
+
+#ifdef HAVE_RB_POSTPONED_JOB_PREREGISTER
+/* 3.3+: rb_postponed_job_register_one is deprecated; the job is registered
+ * once and each sample only triggers it. */
+static rb_postponed_job_handle_t rmp_job = POSTPONED_JOB_HANDLE_INVALID;
+static void rmp_trigger_job(void) { rb_postponed_job_trigger(rmp_job); }
+void rmp_ext_hooks_init(void) {
+  rmp_mark_main_ractor();
+  rmp_job = rb_postponed_job_preregister(0, rmp_ext_postponed_job, NULL);
+  if (rmp_job == POSTPONED_JOB_HANDLE_INVALID)
+    rb_raise(rb_eRuntimeError, "ruby_memprofiler_pprof: no postponed job slot left");
+}
+#else
+static void rmp_trigger_job(void) { rb_postponed_job_register_one(0, rmp_ext_postponed_job, NULL); }
+void rmp_ext_hooks_init(void) { rmp_mark_main_ractor(); }
+#endif
 
 /* The sampled path, out of line so the hook's unsampled path needs no
  * register saves or stack-protector canary around its decrement. */
@@ -46,7 +68,7 @@ static RMP_EXT_NOINLINE void rmp_ext_newobj_sampled(rmp_collector *c, const rb_t
   c->pending[c->npending].obj = obj;
   c->pending[c->npending].stack = stack;
   c->npending++;
-  rb_postponed_job_register_one(0, rmp_ext_postponed_job, NULL);
+  rmp_trigger_job();
 }
 
 void rmp_ext_newobj_hook(VALUE data, const rb_trace_arg_t *arg) {
@@ -160,6 +182,7 @@ static VALUE rmp_drain_body(VALUE cv) {
     uint32_t klass = rmp_class_label(c, obj);
     size_t size = rb_obj_memsize_of(obj);
     rmp_track(&c->p, (uintptr_t)obj, c->pending[i].stack, klass, (uint64_t)size, rmp_ext_epoch());
+    rmp_ext_audit_track(c, (uintptr_t)obj);
   }
   c->npending = 0;
   rmp_resolve_funcs(c);

@@ -3,12 +3,61 @@
  * Preferred: one pass over the tracked set at RUBY_INTERNAL_EVENT_GC_END_MARK,
  * dropping entries whose mark bit is clear. Its cost scales with tracked
  * objects, where a FREEOBJ hook costs ~17-20 ns on every free, sampled or
- * not. Fallback (libruby without rb_objspace_marked_object_p): FREEOBJ.
+ * not. The mark bit is read through whichever exported function the running
+ * Ruby has (rmp_marked below); with none of them, or a GC other than the
+ * default one, free detection falls back to FREEOBJ.
  * Neither hook may allocate: both run inside the GC. */
+#include <string.h>
 #include "rmp_ext.h"
 
-#ifdef HAVE_RB_OBJSPACE_MARKED_OBJECT_P
-#define RMP_EXT_LIVENESS_EVENT RUBY_INTERNAL_EVENT_GC_END_MARK
+/* Was obj marked by the GC whose marking just ended? NULL: FREEOBJ mode. */
+static int (*rmp_marked)(VALUE obj);
+static const char *rmp_marked_probe = "none";
+static ID rmp_id_marked;
+
+/* 3.4: the flags ObjectSpace.dump prints; "marked" is one of them. */
+static int rmp_marked_by_flags(VALUE obj) {
+  ID ids[16];
+  size_t i, n = rmp_ext_api.obj_gc_flags(obj, ids, sizeof(ids) / sizeof(ids[0]));
+  for (i = 0; i < n; i++)
+    if (ids[i] == rmp_id_marked) return 1;
+  return 0;
+}
+
+/* 4.0: the same flags as a name/value list, ended by a zero name. */
+static int rmp_marked_by_metadata(VALUE obj) {
+  const rmp_gc_metadata_entry *e;
+  for (e = rmp_ext_api.object_metadata(obj); e->name; e++)
+    if (e->name == rmp_id_marked) return RTEST(e->val);
+  return 0;
+}
+
+void rmp_ext_liveness_init(void) {
+#ifndef RMP_EXT_FORCE_FREEOBJ
+  const rmp_ext_internal_api *api = &rmp_ext_api;
+  /* The probes read the default GC's mark bits; a modular GC (3.4+,
+   * RUBY_GC_LIBRARY) may have none. */
+  if (api->active_gc_name && strcmp(api->active_gc_name(), "default") != 0) return;
+  if (api->marked_object_p) {
+    rmp_marked = api->marked_object_p;
+    rmp_marked_probe = "rb_objspace_marked_object_p";
+  } else if (api->obj_gc_flags) {
+    rmp_marked = rmp_marked_by_flags;
+    rmp_marked_probe = "rb_obj_gc_flags";
+  } else if (api->object_metadata) {
+    rmp_marked = rmp_marked_by_metadata;
+    rmp_marked_probe = "rb_gc_object_metadata";
+  }
+  if (!rmp_marked) return;
+  rmp_id_marked = rb_intern("marked");
+  /* Both wrappers intern their flag names on first use, which allocates:
+   * that first use must not be inside a GC. */
+  (void)rmp_marked(rb_cObject);
+#endif
+}
+
+const char *rmp_ext_liveness_mode(void) { return rmp_marked ? "gc_end_mark" : "freeobj"; }
+const char *rmp_ext_liveness_probe(void) { return rmp_marked_probe; }
 
 static VALUE rmp_sym_major_gc_count = Qnil, rmp_sym_state = Qnil, rmp_sym_marking = Qnil, rmp_sym_major_by = Qnil;
 
@@ -25,9 +74,10 @@ static int rmp_keep_marked(void *ud, rmp_live_entry *e) {
   rmp_collector *c = (rmp_collector *)ud;
   VALUE obj = (VALUE)e->addr;
   if (c->gc_is_minor && (e->epoch & RMP_EXT_OLD_BIT)) return 1;
-  if (!rb_objspace_marked_object_p(obj)) return 0;
-  /* Old = both age bits set (RVALUE_OLD_AGE == 3); RB_OBJ_PROMOTED_RAW is
-   * true from age 1, which would be wrong here. */
+  if (!rmp_marked(obj)) return 0;
+  /* 3.1 keeps the age in two flag bits: old = both set (RVALUE_OLD_AGE ==
+   * 3), where RB_OBJ_PROMOTED_RAW is true from age 1. From 3.3 the mask is
+   * one bit, set exactly when the object turns old. */
   if ((RBASIC(obj)->flags & RUBY_FL_PROMOTED) == RUBY_FL_PROMOTED) e->epoch |= RMP_EXT_OLD_BIT;
   return 1;
 }
@@ -62,7 +112,7 @@ static void rmp_liveness_check_missed(rmp_collector *c, size_t last, size_t majo
   c->liveness_dropped += rmp_live_sweep(&c->p.live, rmp_keep_unaffected, &m);
 }
 
-static void rmp_liveness_hook(VALUE data, const rb_trace_arg_t *arg) {
+static void rmp_liveness_mark_hook(VALUE data, const rb_trace_arg_t *arg) {
   rmp_collector *c = (rmp_collector *)RTYPEDDATA_DATA(data);
   /* gc_start bumps the GC count and major_gc_count before marking; the
    * symbol was primed outside the GC, so this lookup allocates nothing. */
@@ -85,7 +135,11 @@ static void rmp_liveness_hook(VALUE data, const rb_trace_arg_t *arg) {
 void rmp_ext_liveness_catch_up(rmp_collector *c) {
   size_t count = rb_gc_count();
   size_t majors;
-  int marking = rb_gc_latest_gc_info(rmp_sym_state) == rmp_sym_marking;
+  int marking;
+  /* FREEOBJ events skipped the same way cannot be counted: there is no
+   * per-GC pass to compare with. */
+  if (!rmp_marked) return;
+  marking = rb_gc_latest_gc_info(rmp_sym_state) == rmp_sym_marking;
   if (marking) count--;
   if (count == c->last_gc_count) return;
   majors = rb_gc_stat(rmp_sym_major_gc_count);
@@ -96,27 +150,20 @@ void rmp_ext_liveness_catch_up(rmp_collector *c) {
   c->last_major_count = majors;
 }
 
-const char *rmp_ext_liveness_mode(void) { return "gc_end_mark"; }
-#else
-#define RMP_EXT_LIVENESS_EVENT RUBY_INTERNAL_EVENT_FREEOBJ
-
-static void rmp_liveness_hook(VALUE data, const rb_trace_arg_t *arg) {
+static void rmp_liveness_free_hook(VALUE data, const rb_trace_arg_t *arg) {
   rmp_collector *c = (rmp_collector *)RTYPEDDATA_DATA(data);
   VALUE obj = rb_tracearg_object((rb_trace_arg_t *)arg);
   if (c->p.live.count == 0) return;
   c->gc_swept += (uint64_t)rmp_live_delete(&c->p.live, (uintptr_t)obj);
 }
 
-/* FREEOBJ events skipped the same way cannot be counted: there is no
- * per-GC pass to compare with. */
-void rmp_ext_liveness_catch_up(rmp_collector *c) { (void)c; }
-
-const char *rmp_ext_liveness_mode(void) { return "freeobj"; }
-#endif
-
 void rmp_ext_liveness_start(VALUE collector) {
-#ifdef HAVE_RB_OBJSPACE_MARKED_OBJECT_P
   rmp_collector *c = (rmp_collector *)RTYPEDDATA_DATA(collector);
+  const int flags = RUBY_EVENT_HOOK_FLAG_SAFE | RUBY_EVENT_HOOK_FLAG_RAW_ARG;
+  if (!rmp_marked) {
+    rb_add_event_hook2(RMP_HOOK_FN(rmp_liveness_free_hook), RUBY_INTERNAL_EVENT_FREEOBJ, collector, flags);
+    return;
+  }
   if (NIL_P(rmp_sym_major_gc_count)) {
     rmp_sym_major_gc_count = ID2SYM(rb_intern("major_gc_count"));
     rmp_sym_state = ID2SYM(rb_intern("state"));
@@ -126,13 +173,12 @@ void rmp_ext_liveness_start(VALUE collector) {
   /* stop! emptied the table, so earlier GCs concern nothing tracked. */
   c->last_gc_count = rb_gc_count();
   c->last_major_count = rb_gc_stat(rmp_sym_major_gc_count);
-#endif
-  rb_add_event_hook2(RMP_HOOK_FN(rmp_liveness_hook), RMP_EXT_LIVENESS_EVENT, collector,
-                     RUBY_EVENT_HOOK_FLAG_SAFE | RUBY_EVENT_HOOK_FLAG_RAW_ARG);
+  rb_add_event_hook2(RMP_HOOK_FN(rmp_liveness_mark_hook), RUBY_INTERNAL_EVENT_GC_END_MARK, collector, flags);
 }
 
 void rmp_ext_liveness_stop(VALUE collector) {
-  rb_remove_event_hook_with_data(RMP_HOOK_FN(rmp_liveness_hook), collector);
+  rb_remove_event_hook_with_data(RMP_HOOK_FN(rmp_liveness_mark_hook), collector);
+  rb_remove_event_hook_with_data(RMP_HOOK_FN(rmp_liveness_free_hook), collector);
 }
 
 static uintptr_t rmp_location(void *ud, uintptr_t addr) {
@@ -147,6 +193,7 @@ void rmp_ext_compact(rmp_collector *c) {
   uint32_t i;
   if (!c->p_ready) return;
   c->compact_moved += rmp_live_rekey(&c->p.live, rmp_location, NULL);
+  rmp_ext_audit_compact();
   for (i = 0; i < c->npending; i++) c->pending[i].obj = rb_gc_location(c->pending[i].obj);
   for (i = 0; i < c->p.stacks.nfuncs; i++) {
     uint64_t key = rmp_func_get(&c->p.stacks, i)->key;

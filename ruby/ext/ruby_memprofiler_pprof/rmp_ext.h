@@ -4,6 +4,7 @@
 
 #include <ruby.h>
 #include <ruby/debug.h>
+#include <ruby/ractor.h>
 /* extconf.rb names the header copy to use (repository root or gem). */
 #ifdef RMP_EXT_RMP_H
 #include RMP_EXT_RMP_H
@@ -11,13 +12,24 @@
 #include "rmp.h"
 #endif
 
-/* Exported by libruby (ext/objspace uses them) but absent from the public
- * headers; extconf.rb checks that they link. */
-int rb_objspace_marked_object_p(VALUE obj);
+/* Exported by every supported libruby (ext/objspace uses it) but absent
+ * from the public headers; extconf.rb checks that it links. */
 size_t rb_obj_memsize_of(VALUE obj);
-#ifdef HAVE_RB_RACTOR_MAIN_P_
-bool rb_ractor_main_p_(void);
-#endif
+
+/* internal_api.c: functions each found only in some Rubies or some kinds of
+ * build, looked up at run time; NULL where missing. */
+typedef struct rmp_gc_metadata_entry { /* Ruby 4.0's rb_gc_object_metadata_entry */
+  ID name;
+  VALUE val;
+} rmp_gc_metadata_entry;
+typedef struct rmp_ext_internal_api {
+  int (*marked_object_p)(VALUE obj);                            /* 3.1-3.3 */
+  size_t (*obj_gc_flags)(VALUE obj, ID *flags, size_t max);     /* 3.4 */
+  const rmp_gc_metadata_entry *(*object_metadata)(VALUE obj);   /* 4.0; ends at name 0 */
+  const char *(*active_gc_name)(void);                          /* 3.4+ */
+} rmp_ext_internal_api;
+extern rmp_ext_internal_api rmp_ext_api;
+void rmp_ext_find_internal_api(void);
 
 /* Frames kept per sample; deeper stacks lose their root end. Kept well
  * under RMP_MAX_DEPTH so rb_profile_frames' cost stays bounded. */
@@ -96,6 +108,7 @@ typedef void (*rmp_raw_hook_fn)(VALUE, const rb_trace_arg_t *);
 #define RMP_HOOK_FN(f) ((rb_event_hook_func_t)(void (*)(void))(rmp_raw_hook_fn)(f))
 
 /* hooks.c */
+void rmp_ext_hooks_init(void); /* in the main Ractor, at Init */
 void rmp_ext_newobj_hook(VALUE data, const rb_trace_arg_t *arg);
 void rmp_ext_drain(rmp_collector *c);
 void rmp_ext_postponed_job(void *unused);
@@ -106,18 +119,37 @@ void rmp_ext_liveness_start(VALUE collector);
 void rmp_ext_liveness_stop(VALUE collector);
 void rmp_ext_compact(rmp_collector *c);
 void rmp_ext_liveness_catch_up(rmp_collector *c);
+/* Picks the mark-bit probe or FREEOBJ; after rmp_ext_find_internal_api. */
+void rmp_ext_liveness_init(void);
 const char *rmp_ext_liveness_mode(void);
+const char *rmp_ext_liveness_probe(void); /* the function read for mark bits */
 /* A sweep callback that drops every entry. */
 static inline int rmp_ext_keep_none(void *ud, rmp_live_entry *e) {
   (void)ud;
   (void)e;
   return 0;
 }
-/* The GC count as an epoch (see RMP_EXT_OLD_BIT). The offset, 0 except in
- * tests, moves the 2^31 wrap within reach. */
+/* testing.c: only in the test suites' builds (extconf.rb, RMP_EXT_TESTING). */
+#ifdef RMP_EXT_TESTING
+void rmp_ext_testing_init(VALUE collector_class);
+void rmp_ext_audit_track(rmp_collector *c, uintptr_t addr);
+void rmp_ext_audit_compact(void);
+/* Moves the epoch's 2^31 wrap within reach of a test. */
 extern uint32_t rmp_ext_epoch_offset;
+#define RMP_EXT_EPOCH_OFFSET rmp_ext_epoch_offset
+#else
+static inline void rmp_ext_testing_init(VALUE collector_class) { (void)collector_class; }
+static inline void rmp_ext_audit_track(rmp_collector *c, uintptr_t addr) {
+  (void)c;
+  (void)addr;
+}
+static inline void rmp_ext_audit_compact(void) {}
+#define RMP_EXT_EPOCH_OFFSET 0u
+#endif
+
+/* The GC count as an epoch (see RMP_EXT_OLD_BIT). */
 static inline uint32_t rmp_ext_epoch_of(size_t gc_count) {
-  return ((uint32_t)gc_count + rmp_ext_epoch_offset) & RMP_EXT_EPOCH_MASK;
+  return ((uint32_t)gc_count + RMP_EXT_EPOCH_OFFSET) & RMP_EXT_EPOCH_MASK;
 }
 static inline uint32_t rmp_ext_epoch(void) { return rmp_ext_epoch_of(rb_gc_count()); }
 
