@@ -159,6 +159,68 @@ extern "C" {
 /* scratch buffer in which one top-level message is built at a time.     */
 /* --------------------------------------------------------------------- */
 
+/* Field numbers of profile.proto, named after Go's runtime/pprof
+ * (src/runtime/pprof/proto.go: tagProfile_SampleType = 1 and so on), each
+ * with its type. Every field of the messages written is listed, also those
+ * rmp leaves out (mapping, drop_frames, keep_frames, a Location's
+ * mapping_id, address and is_folded), so that no number goes unnamed. */
+enum {
+  /* message Profile */
+  RMP_PB_PROFILE_SAMPLE_TYPE_ = 1,          /* repeated ValueType */
+  RMP_PB_PROFILE_SAMPLE_ = 2,               /* repeated Sample */
+  RMP_PB_PROFILE_MAPPING_ = 3,              /* repeated Mapping (none written) */
+  RMP_PB_PROFILE_LOCATION_ = 4,             /* repeated Location */
+  RMP_PB_PROFILE_FUNCTION_ = 5,             /* repeated Function */
+  RMP_PB_PROFILE_STRING_TABLE_ = 6,         /* repeated string */
+  RMP_PB_PROFILE_DROP_FRAMES_ = 7,          /* int64 (string table index) */
+  RMP_PB_PROFILE_KEEP_FRAMES_ = 8,          /* int64 (string table index) */
+  RMP_PB_PROFILE_TIME_NANOS_ = 9,           /* int64 */
+  RMP_PB_PROFILE_DURATION_NANOS_ = 10,      /* int64 */
+  RMP_PB_PROFILE_PERIOD_TYPE_ = 11,         /* ValueType */
+  RMP_PB_PROFILE_PERIOD_ = 12,              /* int64 */
+  RMP_PB_PROFILE_COMMENT_ = 13,             /* repeated int64 (string table index) */
+  RMP_PB_PROFILE_DEFAULT_SAMPLE_TYPE_ = 14, /* int64 (string table index) */
+
+  /* message ValueType */
+  RMP_PB_VALUE_TYPE_TYPE_ = 1, /* int64 (string table index) */
+  RMP_PB_VALUE_TYPE_UNIT_ = 2, /* int64 (string table index) */
+
+  /* message Sample */
+  RMP_PB_SAMPLE_LOCATION_ID_ = 1, /* repeated uint64 (packed) */
+  RMP_PB_SAMPLE_VALUE_ = 2,       /* repeated int64 (packed) */
+  RMP_PB_SAMPLE_LABEL_ = 3,       /* repeated Label */
+
+  /* message Label */
+  RMP_PB_LABEL_KEY_ = 1,      /* int64 (string table index) */
+  RMP_PB_LABEL_STR_ = 2,      /* int64 (string table index) */
+  RMP_PB_LABEL_NUM_ = 3,      /* int64 */
+  RMP_PB_LABEL_NUM_UNIT_ = 4, /* int64 (string table index) */
+
+  /* message Location */
+  RMP_PB_LOCATION_ID_ = 1,         /* uint64 */
+  RMP_PB_LOCATION_MAPPING_ID_ = 2, /* uint64 */
+  RMP_PB_LOCATION_ADDRESS_ = 3,    /* uint64 */
+  RMP_PB_LOCATION_LINE_ = 4,       /* repeated Line */
+  RMP_PB_LOCATION_IS_FOLDED_ = 5,  /* bool */
+
+  /* message Line */
+  RMP_PB_LINE_FUNCTION_ID_ = 1, /* uint64 */
+  RMP_PB_LINE_LINE_ = 2,        /* int64 */
+
+  /* message Function */
+  RMP_PB_FUNCTION_ID_ = 1,          /* uint64 */
+  RMP_PB_FUNCTION_NAME_ = 2,        /* int64 (string table index) */
+  RMP_PB_FUNCTION_SYSTEM_NAME_ = 3, /* int64 (string table index) */
+  RMP_PB_FUNCTION_FILENAME_ = 4,    /* int64 (string table index) */
+  RMP_PB_FUNCTION_START_LINE_ = 5   /* int64 */
+};
+
+/* A field's key is its number above the 3-bit wire type. */
+#define RMP_PB_WIRE_BITS_ 3
+#define RMP_PB_VARINT_ 0 /* wire type of int64, uint64, bool */
+#define RMP_PB_LEN_ 2    /* wire type of strings, messages, packed repeated scalars */
+#define RMP_PB_KEY_(field, wire) (((uint64_t)(field) << RMP_PB_WIRE_BITS_) | (uint64_t)(wire))
+
 typedef struct rmp_pb_ {
   rmp_sink_fn sink;
   void *ctx;
@@ -190,12 +252,12 @@ static unsigned char *rmp_pb_varint_(unsigned char *p, uint64_t v) {
 /* A scalar field; proto3 leaves zeros out. */
 static unsigned char *rmp_pb_field_(unsigned char *p, unsigned tag, uint64_t v) {
   if (v == 0) return p;
-  p = rmp_pb_varint_(p, (uint64_t)tag << 3);
+  p = rmp_pb_varint_(p, RMP_PB_KEY_(tag, RMP_PB_VARINT_));
   return rmp_pb_varint_(p, v);
 }
 
 static size_t rmp_pb_field_len_(unsigned tag, uint64_t v) {
-  return v == 0 ? 0 : rmp_pb_varint_len_((uint64_t)tag << 3) + rmp_pb_varint_len_(v);
+  return v == 0 ? 0 : rmp_pb_varint_len_(RMP_PB_KEY_(tag, RMP_PB_VARINT_)) + rmp_pb_varint_len_(v);
 }
 
 static void rmp_pb_flush_(rmp_pb_ *pb) {
@@ -221,7 +283,7 @@ static void rmp_pb_emit_(rmp_pb_ *pb, const void *p, size_t n) {
 /* Tag and length of a length-delimited field whose body follows. */
 static void rmp_pb_emit_header_(rmp_pb_ *pb, unsigned tag, uint64_t len) {
   unsigned char h[20], *p = h;
-  p = rmp_pb_varint_(p, ((uint64_t)tag << 3) | 2);
+  p = rmp_pb_varint_(p, RMP_PB_KEY_(tag, RMP_PB_LEN_));
   p = rmp_pb_varint_(p, len);
   rmp_pb_emit_(pb, h, (size_t)(p - h));
 }
@@ -465,8 +527,8 @@ static uint32_t rmp_pprof_str_(const rmp_pprof_enc_ *e, uint32_t id) {
 static void rmp_pprof_emit_value_type_(rmp_pprof_enc_ *e, unsigned tag, uint64_t type,
                                        uint64_t unit) {
   unsigned char b[24], *p = b;
-  p = rmp_pb_field_(p, 1, type);
-  p = rmp_pb_field_(p, 2, unit);
+  p = rmp_pb_field_(p, RMP_PB_VALUE_TYPE_TYPE_, type);
+  p = rmp_pb_field_(p, RMP_PB_VALUE_TYPE_UNIT_, unit);
   rmp_pb_emit_header_(&e->pb, tag, (size_t)(p - b));
   rmp_pb_emit_(&e->pb, b, (size_t)(p - b));
 }
@@ -582,7 +644,7 @@ static void rmp_pprof_emit_sample_(rmp_pprof_enc_ *e, const rmp_pprof_agg_ *a, u
     }
     p = e->loc_bytes;
     if (depth) {
-      p = rmp_pb_varint_(p, (1u << 3) | 2);
+      p = rmp_pb_varint_(p, RMP_PB_KEY_(RMP_PB_SAMPLE_LOCATION_ID_, RMP_PB_LEN_));
       p = rmp_pb_varint_(p, loc_len);
       for (i = 0; i < depth; i++) p = rmp_pb_varint_(p, (uint64_t)e->frame_ids[i] + 1);
     }
@@ -594,29 +656,31 @@ static void rmp_pprof_emit_sample_(rmp_pprof_enc_ *e, const rmp_pprof_agg_ *a, u
   v[2] = (uint64_t)rmp_pprof_scale_(a->live_n, wl);
   v[3] = (uint64_t)rmp_pprof_scale_(a->live_bytes, wl);
   for (i = 0; i < 4; i++) val_len += rmp_pb_varint_len_(v[i]);
-  lab1 = rmp_pb_field_len_(1, base + RMP_PPROF_S_OBJECT_CLASS_) + rmp_pb_field_len_(2, klass);
-  lab2 = rmp_pb_field_len_(1, base + RMP_PPROF_S_ALLOCATION_AGE_) + rmp_pb_field_len_(3, age_num) +
-         rmp_pb_field_len_(4, base + RMP_PPROF_S_GCS_);
+  lab1 = rmp_pb_field_len_(RMP_PB_LABEL_KEY_, base + RMP_PPROF_S_OBJECT_CLASS_) +
+         rmp_pb_field_len_(RMP_PB_LABEL_STR_, klass);
+  lab2 = rmp_pb_field_len_(RMP_PB_LABEL_KEY_, base + RMP_PPROF_S_ALLOCATION_AGE_) +
+         rmp_pb_field_len_(RMP_PB_LABEL_NUM_, age_num) +
+         rmp_pb_field_len_(RMP_PB_LABEL_NUM_UNIT_, base + RMP_PPROF_S_GCS_);
 
   p = rmp_pb_scratch_(&e->pb, e->loc_nbytes + (size_t)val_len + lab1 + lab2 + 40);
   if (!p) return;
   memcpy(p, e->loc_bytes, e->loc_nbytes);
   p += e->loc_nbytes;
-  p = rmp_pb_varint_(p, (2u << 3) | 2);
+  p = rmp_pb_varint_(p, RMP_PB_KEY_(RMP_PB_SAMPLE_VALUE_, RMP_PB_LEN_));
   p = rmp_pb_varint_(p, val_len);
   for (i = 0; i < 4; i++) p = rmp_pb_varint_(p, v[i]);
   if (klass != 0) {
-    p = rmp_pb_varint_(p, (3u << 3) | 2);
+    p = rmp_pb_varint_(p, RMP_PB_KEY_(RMP_PB_SAMPLE_LABEL_, RMP_PB_LEN_));
     p = rmp_pb_varint_(p, lab1);
-    p = rmp_pb_field_(p, 1, base + RMP_PPROF_S_OBJECT_CLASS_);
-    p = rmp_pb_field_(p, 2, klass);
+    p = rmp_pb_field_(p, RMP_PB_LABEL_KEY_, base + RMP_PPROF_S_OBJECT_CLASS_);
+    p = rmp_pb_field_(p, RMP_PB_LABEL_STR_, klass);
   }
-  p = rmp_pb_varint_(p, (3u << 3) | 2);
+  p = rmp_pb_varint_(p, RMP_PB_KEY_(RMP_PB_SAMPLE_LABEL_, RMP_PB_LEN_));
   p = rmp_pb_varint_(p, lab2);
-  p = rmp_pb_field_(p, 1, base + RMP_PPROF_S_ALLOCATION_AGE_);
-  p = rmp_pb_field_(p, 3, age_num);
-  p = rmp_pb_field_(p, 4, base + RMP_PPROF_S_GCS_);
-  rmp_pb_emit_msg_(&e->pb, 2, p);
+  p = rmp_pb_field_(p, RMP_PB_LABEL_KEY_, base + RMP_PPROF_S_ALLOCATION_AGE_);
+  p = rmp_pb_field_(p, RMP_PB_LABEL_NUM_, age_num);
+  p = rmp_pb_field_(p, RMP_PB_LABEL_NUM_UNIT_, base + RMP_PPROF_S_GCS_);
+  rmp_pb_emit_msg_(&e->pb, RMP_PB_PROFILE_SAMPLE_, p);
 }
 
 static void rmp_pprof_emit_locations_(rmp_pprof_enc_ *e) {
@@ -627,19 +691,19 @@ static void rmp_pprof_emit_locations_(rmp_pprof_enc_ *e) {
     const rmp_frame *fr;
     if (!(e->frame_used[f >> 3] & (1u << (f & 7)))) continue;
     fr = &st->frames[f];
-    p = rmp_pb_field_(p, 1, (uint64_t)f + 1);
+    p = rmp_pb_field_(p, RMP_PB_LOCATION_ID_, (uint64_t)f + 1);
     /* A frame naming no function (a corrupt snapshot) gets no Line rather
      * than a dangling function id. */
     if (fr->func < e->nfuncs) {
-      size_t ll = rmp_pb_field_len_(1, (uint64_t)fr->func + 1) +
-                  rmp_pb_field_len_(2, (uint64_t)(int64_t)fr->line);
+      size_t ll = rmp_pb_field_len_(RMP_PB_LINE_FUNCTION_ID_, (uint64_t)fr->func + 1) +
+                  rmp_pb_field_len_(RMP_PB_LINE_LINE_, (uint64_t)(int64_t)fr->line);
       e->func_used[fr->func >> 3] |= (unsigned char)(1u << (fr->func & 7));
-      p = rmp_pb_varint_(p, (4u << 3) | 2);
+      p = rmp_pb_varint_(p, RMP_PB_KEY_(RMP_PB_LOCATION_LINE_, RMP_PB_LEN_));
       p = rmp_pb_varint_(p, ll);
-      p = rmp_pb_field_(p, 1, (uint64_t)fr->func + 1);
-      p = rmp_pb_field_(p, 2, (uint64_t)(int64_t)fr->line);
+      p = rmp_pb_field_(p, RMP_PB_LINE_FUNCTION_ID_, (uint64_t)fr->func + 1);
+      p = rmp_pb_field_(p, RMP_PB_LINE_LINE_, (uint64_t)(int64_t)fr->line);
     }
-    rmp_pb_emit_header_(&e->pb, 4, (size_t)(p - b));
+    rmp_pb_emit_header_(&e->pb, RMP_PB_PROFILE_LOCATION_, (size_t)(p - b));
     rmp_pb_emit_(&e->pb, b, (size_t)(p - b));
   }
 }
@@ -652,12 +716,12 @@ static void rmp_pprof_emit_functions_(rmp_pprof_enc_ *e) {
     const rmp_func *fn;
     if (!(e->func_used[f >> 3] & (1u << (f & 7)))) continue;
     fn = &st->funcs[f];
-    p = rmp_pb_field_(p, 1, (uint64_t)f + 1);
-    p = rmp_pb_field_(p, 2, rmp_pprof_str_(e, fn->name));
-    p = rmp_pb_field_(p, 3, rmp_pprof_str_(e, fn->system_name));
-    p = rmp_pb_field_(p, 4, rmp_pprof_str_(e, fn->file));
-    p = rmp_pb_field_(p, 5, (uint64_t)(int64_t)fn->start_line);
-    rmp_pb_emit_header_(&e->pb, 5, (size_t)(p - b));
+    p = rmp_pb_field_(p, RMP_PB_FUNCTION_ID_, (uint64_t)f + 1);
+    p = rmp_pb_field_(p, RMP_PB_FUNCTION_NAME_, rmp_pprof_str_(e, fn->name));
+    p = rmp_pb_field_(p, RMP_PB_FUNCTION_SYSTEM_NAME_, rmp_pprof_str_(e, fn->system_name));
+    p = rmp_pb_field_(p, RMP_PB_FUNCTION_FILENAME_, rmp_pprof_str_(e, fn->file));
+    p = rmp_pb_field_(p, RMP_PB_FUNCTION_START_LINE_, (uint64_t)(int64_t)fn->start_line);
+    rmp_pb_emit_header_(&e->pb, RMP_PB_PROFILE_FUNCTION_, (size_t)(p - b));
     rmp_pb_emit_(&e->pb, b, (size_t)(p - b));
   }
 }
@@ -680,10 +744,14 @@ static void rmp_pprof_encode_body_(rmp_pprof_enc_ *e, const rmp_pprof_opts *opts
   rmp_pprof_builtin_comments_(s, opts, &cm);
   ncomments = cm.n + (opts && opts->comments ? opts->ncomments : 0);
 
-  rmp_pprof_emit_value_type_(e, 1, base + RMP_PPROF_S_ALLOCATIONS_, base + RMP_PPROF_S_COUNT_);
-  rmp_pprof_emit_value_type_(e, 1, base + RMP_PPROF_S_ALLOCATION_SIZE_, base + RMP_PPROF_S_BYTES_);
-  rmp_pprof_emit_value_type_(e, 1, base + RMP_PPROF_S_RETAINED_OBJECTS_, base + RMP_PPROF_S_COUNT_);
-  rmp_pprof_emit_value_type_(e, 1, base + RMP_PPROF_S_RETAINED_SIZE_, base + RMP_PPROF_S_BYTES_);
+  rmp_pprof_emit_value_type_(e, RMP_PB_PROFILE_SAMPLE_TYPE_, base + RMP_PPROF_S_ALLOCATIONS_,
+                             base + RMP_PPROF_S_COUNT_);
+  rmp_pprof_emit_value_type_(e, RMP_PB_PROFILE_SAMPLE_TYPE_, base + RMP_PPROF_S_ALLOCATION_SIZE_,
+                             base + RMP_PPROF_S_BYTES_);
+  rmp_pprof_emit_value_type_(e, RMP_PB_PROFILE_SAMPLE_TYPE_, base + RMP_PPROF_S_RETAINED_OBJECTS_,
+                             base + RMP_PPROF_S_COUNT_);
+  rmp_pprof_emit_value_type_(e, RMP_PB_PROFILE_SAMPLE_TYPE_, base + RMP_PPROF_S_RETAINED_SIZE_,
+                             base + RMP_PPROF_S_BYTES_);
 
   for (i = 0; i < e->n && pb->err == RMP_OK;) {
     /* one run of equal keys in sorted order = one Sample */
@@ -714,34 +782,37 @@ static void rmp_pprof_encode_body_(rmp_pprof_enc_ *e, const rmp_pprof_opts *opts
   rmp_pprof_emit_functions_(e);
 
   /* Index 0 must be "", whatever the snapshot holds. */
-  rmp_pb_emit_header_(pb, 6, 0);
+  rmp_pb_emit_header_(pb, RMP_PB_PROFILE_STRING_TABLE_, 0);
   for (i = 1; i < s->strings.count && pb->err == RMP_OK; i++) {
     size_t len;
     const char *str = rmp_strtab_get(&s->strings, (uint32_t)i, &len);
-    rmp_pb_emit_string_(pb, 6, str, len);
+    rmp_pb_emit_string_(pb, RMP_PB_PROFILE_STRING_TABLE_, str, len);
   }
-  for (i = 0; i < RMP_PPROF_S_NFIXED_; i++) rmp_pprof_emit_cstr_(pb, 6, rmp_pprof_fixed_[i]);
-  for (i = 0; i < cm.n; i++) rmp_pprof_emit_cstr_(pb, 6, cm.line[i]);
+  for (i = 0; i < RMP_PPROF_S_NFIXED_; i++)
+    rmp_pprof_emit_cstr_(pb, RMP_PB_PROFILE_STRING_TABLE_, rmp_pprof_fixed_[i]);
+  for (i = 0; i < cm.n; i++) rmp_pprof_emit_cstr_(pb, RMP_PB_PROFILE_STRING_TABLE_, cm.line[i]);
   for (i = 0; opts && opts->comments && i < opts->ncomments && pb->err == RMP_OK; i++)
-    rmp_pprof_emit_cstr_(pb, 6, opts->comments[i]);
+    rmp_pprof_emit_cstr_(pb, RMP_PB_PROFILE_STRING_TABLE_, opts->comments[i]);
 
-  rmp_pb_emit_varint_field_(pb, 9, rmp_pprof_u2i_(s->start_ns));
-  rmp_pb_emit_varint_field_(pb, 10, s->end_ns > s->start_ns ? rmp_pprof_u2i_(s->end_ns - s->start_ns) : 0);
-  rmp_pprof_emit_value_type_(e, 11, base + RMP_PPROF_S_ALLOCATIONS_, base + RMP_PPROF_S_COUNT_);
+  rmp_pb_emit_varint_field_(pb, RMP_PB_PROFILE_TIME_NANOS_, rmp_pprof_u2i_(s->start_ns));
+  rmp_pb_emit_varint_field_(pb, RMP_PB_PROFILE_DURATION_NANOS_,
+                            s->end_ns > s->start_ns ? rmp_pprof_u2i_(s->end_ns - s->start_ns) : 0);
+  rmp_pprof_emit_value_type_(e, RMP_PB_PROFILE_PERIOD_TYPE_, base + RMP_PPROF_S_ALLOCATIONS_,
+                             base + RMP_PPROF_S_COUNT_);
   period = (s->sample_rate > 0.0 && s->sample_rate <= 1.0) ? 1.0 / s->sample_rate + 0.5 : 0.0;
-  rmp_pb_emit_varint_field_(pb, 12, period >= 9223372036854775807.0 ? (uint64_t)INT64_MAX
-                                                                     : (uint64_t)period);
+  rmp_pb_emit_varint_field_(pb, RMP_PB_PROFILE_PERIOD_,
+                            period >= 9223372036854775807.0 ? (uint64_t)INT64_MAX : (uint64_t)period);
   /* comment: packed string indices, base + NFIXED onwards */
   {
     uint64_t first = base + RMP_PPROF_S_NFIXED_, len = 0;
     for (i = 0; i < ncomments; i++) len += rmp_pb_varint_len_(first + i);
-    if (ncomments) rmp_pb_emit_header_(pb, 13, len);
+    if (ncomments) rmp_pb_emit_header_(pb, RMP_PB_PROFILE_COMMENT_, len);
     for (i = 0; i < ncomments && pb->err == RMP_OK; i++) {
       p = rmp_pb_varint_(b, first + i);
       rmp_pb_emit_(pb, b, (size_t)(p - b));
     }
   }
-  rmp_pb_emit_varint_field_(pb, 14, base + RMP_PPROF_S_RETAINED_SIZE_);
+  rmp_pb_emit_varint_field_(pb, RMP_PB_PROFILE_DEFAULT_SAMPLE_TYPE_, base + RMP_PPROF_S_RETAINED_SIZE_);
   rmp_pb_flush_(pb);
 }
 
