@@ -26,7 +26,7 @@
  *       rmp_live_sweep(&p.live, still_alive_fn, ud);
  *       // periodically: take the interval's data out, then encode it
  *       rmp_snapshot snap;
- *       rmp_profiler_rotate(&p, &snap, NULL, 0, now_ns);
+ *       rmp_profiler_rotate(&p, &snap, NULL, 0, now_ns, epoch_now);
  *       ... rmp_pprof_encode(&snap, ...) (see rmp_pprof.h) ...
  *       rmp_snapshot_free(&snap);
  *

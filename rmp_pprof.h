@@ -159,6 +159,68 @@ extern "C" {
 /* scratch buffer in which one top-level message is built at a time.     */
 /* --------------------------------------------------------------------- */
 
+/* Field numbers of profile.proto, named after Go's runtime/pprof
+ * (src/runtime/pprof/proto.go: tagProfile_SampleType = 1 and so on), each
+ * with its type. Every field of the messages written is listed, also those
+ * rmp leaves out (mapping, drop_frames, keep_frames, a Location's
+ * mapping_id, address and is_folded), so that no number goes unnamed. */
+enum {
+  /* message Profile */
+  RMP_PB_PROFILE_SAMPLE_TYPE_ = 1,          /* repeated ValueType */
+  RMP_PB_PROFILE_SAMPLE_ = 2,               /* repeated Sample */
+  RMP_PB_PROFILE_MAPPING_ = 3,              /* repeated Mapping (none written) */
+  RMP_PB_PROFILE_LOCATION_ = 4,             /* repeated Location */
+  RMP_PB_PROFILE_FUNCTION_ = 5,             /* repeated Function */
+  RMP_PB_PROFILE_STRING_TABLE_ = 6,         /* repeated string */
+  RMP_PB_PROFILE_DROP_FRAMES_ = 7,          /* int64 (string table index) */
+  RMP_PB_PROFILE_KEEP_FRAMES_ = 8,          /* int64 (string table index) */
+  RMP_PB_PROFILE_TIME_NANOS_ = 9,           /* int64 */
+  RMP_PB_PROFILE_DURATION_NANOS_ = 10,      /* int64 */
+  RMP_PB_PROFILE_PERIOD_TYPE_ = 11,         /* ValueType */
+  RMP_PB_PROFILE_PERIOD_ = 12,              /* int64 */
+  RMP_PB_PROFILE_COMMENT_ = 13,             /* repeated int64 (string table index) */
+  RMP_PB_PROFILE_DEFAULT_SAMPLE_TYPE_ = 14, /* int64 (string table index) */
+
+  /* message ValueType */
+  RMP_PB_VALUE_TYPE_TYPE_ = 1, /* int64 (string table index) */
+  RMP_PB_VALUE_TYPE_UNIT_ = 2, /* int64 (string table index) */
+
+  /* message Sample */
+  RMP_PB_SAMPLE_LOCATION_ID_ = 1, /* repeated uint64 (packed) */
+  RMP_PB_SAMPLE_VALUE_ = 2,       /* repeated int64 (packed) */
+  RMP_PB_SAMPLE_LABEL_ = 3,       /* repeated Label */
+
+  /* message Label */
+  RMP_PB_LABEL_KEY_ = 1,      /* int64 (string table index) */
+  RMP_PB_LABEL_STR_ = 2,      /* int64 (string table index) */
+  RMP_PB_LABEL_NUM_ = 3,      /* int64 */
+  RMP_PB_LABEL_NUM_UNIT_ = 4, /* int64 (string table index) */
+
+  /* message Location */
+  RMP_PB_LOCATION_ID_ = 1,         /* uint64 */
+  RMP_PB_LOCATION_MAPPING_ID_ = 2, /* uint64 */
+  RMP_PB_LOCATION_ADDRESS_ = 3,    /* uint64 */
+  RMP_PB_LOCATION_LINE_ = 4,       /* repeated Line */
+  RMP_PB_LOCATION_IS_FOLDED_ = 5,  /* bool */
+
+  /* message Line */
+  RMP_PB_LINE_FUNCTION_ID_ = 1, /* uint64 */
+  RMP_PB_LINE_LINE_ = 2,        /* int64 */
+
+  /* message Function */
+  RMP_PB_FUNCTION_ID_ = 1,          /* uint64 */
+  RMP_PB_FUNCTION_NAME_ = 2,        /* int64 (string table index) */
+  RMP_PB_FUNCTION_SYSTEM_NAME_ = 3, /* int64 (string table index) */
+  RMP_PB_FUNCTION_FILENAME_ = 4,    /* int64 (string table index) */
+  RMP_PB_FUNCTION_START_LINE_ = 5   /* int64 */
+};
+
+/* A field's key is its number above the 3-bit wire type. */
+#define RMP_PB_WIRE_BITS_ 3
+#define RMP_PB_VARINT_ 0 /* wire type of int64, uint64, bool */
+#define RMP_PB_LEN_ 2    /* wire type of strings, messages, packed repeated scalars */
+#define RMP_PB_KEY_(field, wire) (((uint64_t)(field) << RMP_PB_WIRE_BITS_) | (uint64_t)(wire))
+
 typedef struct rmp_pb_ {
   rmp_sink_fn sink;
   void *ctx;
@@ -190,12 +252,12 @@ static unsigned char *rmp_pb_varint_(unsigned char *p, uint64_t v) {
 /* A scalar field; proto3 leaves zeros out. */
 static unsigned char *rmp_pb_field_(unsigned char *p, unsigned tag, uint64_t v) {
   if (v == 0) return p;
-  p = rmp_pb_varint_(p, (uint64_t)tag << 3);
+  p = rmp_pb_varint_(p, RMP_PB_KEY_(tag, RMP_PB_VARINT_));
   return rmp_pb_varint_(p, v);
 }
 
 static size_t rmp_pb_field_len_(unsigned tag, uint64_t v) {
-  return v == 0 ? 0 : rmp_pb_varint_len_((uint64_t)tag << 3) + rmp_pb_varint_len_(v);
+  return v == 0 ? 0 : rmp_pb_varint_len_(RMP_PB_KEY_(tag, RMP_PB_VARINT_)) + rmp_pb_varint_len_(v);
 }
 
 static void rmp_pb_flush_(rmp_pb_ *pb) {
@@ -218,12 +280,15 @@ static void rmp_pb_emit_(rmp_pb_ *pb, const void *p, size_t n) {
   pb->out_len += n;
 }
 
-/* Tag and length of a length-delimited field whose body follows. */
+/* Key and length of a length-delimited field whose body follows. */
+static unsigned char *rmp_pb_len_header_(unsigned char *p, unsigned tag, uint64_t len) {
+  p = rmp_pb_varint_(p, RMP_PB_KEY_(tag, RMP_PB_LEN_));
+  return rmp_pb_varint_(p, len);
+}
+
 static void rmp_pb_emit_header_(rmp_pb_ *pb, unsigned tag, uint64_t len) {
-  unsigned char h[20], *p = h;
-  p = rmp_pb_varint_(p, ((uint64_t)tag << 3) | 2);
-  p = rmp_pb_varint_(p, len);
-  rmp_pb_emit_(pb, h, (size_t)(p - h));
+  unsigned char h[20];
+  rmp_pb_emit_(pb, h, (size_t)(rmp_pb_len_header_(h, tag, len) - h));
 }
 
 /* Scratch for a message of at most n bytes; NULL (and err set) on OOM. */
@@ -344,7 +409,7 @@ static void rmp_pb_emit_string_(rmp_pb_ *pb, unsigned tag, const char *str, size
 /* --------------------------------------------------------------------- */
 
 typedef struct rmp_pprof_agg_ {
-  uint32_t stack, klass;
+  uint32_t stack, klass, age; /* the key; age is the bucket index */
   uint32_t live_n, alloc_n;
   uint64_t live_bytes, alloc_bytes;
 } rmp_pprof_agg_;
@@ -456,19 +521,22 @@ typedef struct rmp_pprof_enc_ {
   unsigned char *func_used;
   uint32_t nframes, nfuncs;  /* 0 when the snapshot has no such array */
   uint64_t nstrings;         /* the snapshot's, at least 1 (for "") */
+  double w_live, w_alloc;    /* the weight of a live entry, of an allocation sample */
 } rmp_pprof_enc_;
 
 static uint32_t rmp_pprof_str_(const rmp_pprof_enc_ *e, uint32_t id) {
   return id < e->snap->strings.count ? id : 0;
 }
 
-static void rmp_pprof_emit_value_type_(rmp_pprof_enc_ *e, unsigned tag, uint64_t type,
-                                       uint64_t unit) {
-  unsigned char b[24], *p = b;
-  p = rmp_pb_field_(p, 1, type);
-  p = rmp_pb_field_(p, 2, unit);
-  rmp_pb_emit_header_(&e->pb, tag, (size_t)(p - b));
-  rmp_pb_emit_(&e->pb, b, (size_t)(p - b));
+/* The string id of fixed string k (RMP_PPROF_S_*): they follow the snapshot's. */
+static uint64_t rmp_pprof_fixed_id_(const rmp_pprof_enc_ *e, unsigned k) { return e->nstrings + k; }
+
+/* An allocation sample's weight, 1/(sample_rate * retain_rate). Two valid
+ * rates can multiply to 0 (denormals): the true weight is then beyond any
+ * double, and the sums saturate as documented. */
+static double rmp_pprof_alloc_weight_(const rmp_snapshot *s) {
+  double pr = s->sample_rate * s->retain_rate;
+  return (pr == 0.0 && s->sample_rate > 0.0 && s->retain_rate > 0.0) ? HUGE_VAL : rmp_pprof_weight_(pr);
 }
 
 /* The key of sample i; ids out of range (a corrupt snapshot) read as 0. */
@@ -552,73 +620,145 @@ static void rmp_pprof_sort_(rmp_pprof_enc_ *e, uint32_t *hist) {
   e->tmp = b;
 }
 
-static void rmp_pprof_emit_sample_(rmp_pprof_enc_ *e, const rmp_pprof_agg_ *a, unsigned age) {
+/* --------------------------------------------------------------------- */
+/* The Profile's fields, each written by a function of its own           */
+/* --------------------------------------------------------------------- */
+
+/* A ValueType field: the fixed strings type and unit (RMP_PPROF_S_*). */
+static void rmp_pprof_emit_value_type_(rmp_pprof_enc_ *e, unsigned field, unsigned type,
+                                       unsigned unit) {
+  unsigned char b[24], *p = b;
+  p = rmp_pb_field_(p, RMP_PB_VALUE_TYPE_TYPE_, rmp_pprof_fixed_id_(e, type));
+  p = rmp_pb_field_(p, RMP_PB_VALUE_TYPE_UNIT_, rmp_pprof_fixed_id_(e, unit));
+  rmp_pb_emit_header_(&e->pb, field, (size_t)(p - b));
+  rmp_pb_emit_(&e->pb, b, (size_t)(p - b));
+}
+
+/* sample_type: the four values of every Sample, in this order. */
+static void rmp_pprof_emit_sample_types_(rmp_pprof_enc_ *e) {
+  const unsigned f = RMP_PB_PROFILE_SAMPLE_TYPE_;
+  rmp_pprof_emit_value_type_(e, f, RMP_PPROF_S_ALLOCATIONS_, RMP_PPROF_S_COUNT_);
+  rmp_pprof_emit_value_type_(e, f, RMP_PPROF_S_ALLOCATION_SIZE_, RMP_PPROF_S_BYTES_);
+  rmp_pprof_emit_value_type_(e, f, RMP_PPROF_S_RETAINED_OBJECTS_, RMP_PPROF_S_COUNT_);
+  rmp_pprof_emit_value_type_(e, f, RMP_PPROF_S_RETAINED_SIZE_, RMP_PPROF_S_BYTES_);
+}
+
+/* Sums the run of equal keys that starts at sorted position i into a;
+ * returns the position after the run. */
+static uint32_t rmp_pprof_sum_run_(const rmp_pprof_enc_ *e, uint32_t i, rmp_pprof_agg_ *a) {
   const rmp_snapshot *s = e->snap;
-  const rmp_stacks *st = &s->stacks;
-  double wl = rmp_pprof_weight_(s->sample_rate);
-  /* Two valid rates can multiply to 0 (denormals): the true weight is then
-   * beyond any double, and the sums saturate as documented. */
-  double pr = s->sample_rate * s->retain_rate;
-  double wa = (pr == 0.0 && s->sample_rate > 0.0 && s->retain_rate > 0.0) ? HUGE_VAL : rmp_pprof_weight_(pr);
-  uint64_t v[4], val_len = 0, age_num = age ? (uint64_t)1 << (age - 1) : 0;
-  uint64_t base = e->nstrings;
-  uint32_t i;
-  uint32_t klass = rmp_pprof_str_(e, a->klass);
-  size_t lab1, lab2;
+  uint32_t k[3], kj[3];
+  rmp_pprof_key_(e, e->idx[i], k);
+  memset(a, 0, sizeof *a);
+  a->age = k[0];
+  a->klass = k[1];
+  a->stack = k[2];
+  for (; i < e->n; i++) {
+    uint32_t j = e->idx[i];
+    uint64_t size;
+    rmp_pprof_key_(e, j, kj);
+    if (kj[0] != k[0] || kj[1] != k[1] || kj[2] != k[2]) break;
+    if (j < e->nlive) {
+      size = s->live[j].size;
+      a->live_n++;
+      a->live_bytes = a->live_bytes > UINT64_MAX - size ? UINT64_MAX : a->live_bytes + size;
+    } else {
+      size = s->allocs[j - e->nlive].size;
+      a->alloc_n++;
+      a->alloc_bytes = a->alloc_bytes > UINT64_MAX - size ? UINT64_MAX : a->alloc_bytes + size;
+    }
+  }
+  return i;
+}
+
+/* Sample.location_id of a stack into e->loc_bytes (packed, one location
+ * per frame, leaf first), marking the frames used. Samples come sorted by
+ * stack, and one stack often has several (class, age) samples: the field
+ * is built once per stack and copied. */
+static void rmp_pprof_stack_locations_(rmp_pprof_enc_ *e, uint32_t stack) {
+  const rmp_stacks *st = &e->snap->stacks;
+  uint32_t depth = 0, i;
+  uint64_t len = 0;
+  unsigned char *p = e->loc_bytes;
+  if (stack == e->loc_stack) return;
+  if (stack != 0 && stack < st->nnodes) depth = rmp_stack_frames(st, stack, e->frame_ids, RMP_MAX_DEPTH);
+  if (depth > RMP_MAX_DEPTH) depth = RMP_MAX_DEPTH;
+  for (i = 0; i < depth; i++) {
+    uint32_t f = e->frame_ids[i];
+    len += rmp_pb_varint_len_((uint64_t)f + 1);
+    if (f < e->nframes) e->frame_used[f >> 3] |= (unsigned char)(1u << (f & 7));
+  }
+  if (depth) {
+    p = rmp_pb_len_header_(p, RMP_PB_SAMPLE_LOCATION_ID_, len);
+    for (i = 0; i < depth; i++) p = rmp_pb_varint_(p, (uint64_t)e->frame_ids[i] + 1);
+  }
+  e->loc_nbytes = (size_t)(p - e->loc_bytes);
+  e->loc_stack = stack;
+}
+
+/* Sample.value: a run's sums scaled, in sample_type order. */
+static void rmp_pprof_sample_values_(const rmp_pprof_enc_ *e, const rmp_pprof_agg_ *a, uint64_t v[4]) {
+  v[0] = (uint64_t)rmp_pprof_scale_(a->alloc_n, e->w_alloc);
+  v[1] = (uint64_t)rmp_pprof_scale_(a->alloc_bytes, e->w_alloc);
+  v[2] = (uint64_t)rmp_pprof_scale_(a->live_n, e->w_live);
+  v[3] = (uint64_t)rmp_pprof_scale_(a->live_bytes, e->w_live);
+}
+
+/* The length of a Label's body; fields that are 0 are left out. */
+static size_t rmp_pprof_label_len_(uint64_t key, uint64_t str, uint64_t num, uint64_t num_unit) {
+  return rmp_pb_field_len_(RMP_PB_LABEL_KEY_, key) + rmp_pb_field_len_(RMP_PB_LABEL_STR_, str) +
+         rmp_pb_field_len_(RMP_PB_LABEL_NUM_, num) + rmp_pb_field_len_(RMP_PB_LABEL_NUM_UNIT_, num_unit);
+}
+
+/* Sample.label; len is rmp_pprof_label_len_ of the same values. */
+static unsigned char *rmp_pprof_put_label_(unsigned char *p, size_t len, uint64_t key, uint64_t str,
+                                           uint64_t num, uint64_t num_unit) {
+  p = rmp_pb_len_header_(p, RMP_PB_SAMPLE_LABEL_, len);
+  p = rmp_pb_field_(p, RMP_PB_LABEL_KEY_, key);
+  p = rmp_pb_field_(p, RMP_PB_LABEL_STR_, str);
+  p = rmp_pb_field_(p, RMP_PB_LABEL_NUM_, num);
+  return rmp_pb_field_(p, RMP_PB_LABEL_NUM_UNIT_, num_unit);
+}
+
+/* One Sample: location_id, value, then the labels object_class (unless the
+ * class name is "") and allocation_age (the age bucket's floor, in gcs). */
+static void rmp_pprof_emit_sample_(rmp_pprof_enc_ *e, const rmp_pprof_agg_ *a) {
+  uint64_t v[4], val_len = 0, age_num = a->age ? (uint64_t)1 << (a->age - 1) : 0;
+  uint64_t class_key = rmp_pprof_fixed_id_(e, RMP_PPROF_S_OBJECT_CLASS_);
+  uint64_t age_key = rmp_pprof_fixed_id_(e, RMP_PPROF_S_ALLOCATION_AGE_);
+  uint64_t gcs = rmp_pprof_fixed_id_(e, RMP_PPROF_S_GCS_);
+  uint32_t i, klass = rmp_pprof_str_(e, a->klass);
+  size_t class_len, age_len;
   unsigned char *p;
 
-  /* Samples come sorted by stack, and one stack often has several (class,
-   * age) samples: its location ids are encoded once and copied. */
-  if (a->stack != e->loc_stack) {
-    uint32_t depth = 0;
-    uint64_t loc_len = 0;
-    if (a->stack != 0 && a->stack < st->nnodes)
-      depth = rmp_stack_frames(st, a->stack, e->frame_ids, RMP_MAX_DEPTH);
-    if (depth > RMP_MAX_DEPTH) depth = RMP_MAX_DEPTH;
-    for (i = 0; i < depth; i++) {
-      uint32_t f = e->frame_ids[i];
-      loc_len += rmp_pb_varint_len_((uint64_t)f + 1);
-      if (f < e->nframes) e->frame_used[f >> 3] |= (unsigned char)(1u << (f & 7));
-    }
-    p = e->loc_bytes;
-    if (depth) {
-      p = rmp_pb_varint_(p, (1u << 3) | 2);
-      p = rmp_pb_varint_(p, loc_len);
-      for (i = 0; i < depth; i++) p = rmp_pb_varint_(p, (uint64_t)e->frame_ids[i] + 1);
-    }
-    e->loc_nbytes = (size_t)(p - e->loc_bytes);
-    e->loc_stack = a->stack;
-  }
-  v[0] = (uint64_t)rmp_pprof_scale_(a->alloc_n, wa);
-  v[1] = (uint64_t)rmp_pprof_scale_(a->alloc_bytes, wa);
-  v[2] = (uint64_t)rmp_pprof_scale_(a->live_n, wl);
-  v[3] = (uint64_t)rmp_pprof_scale_(a->live_bytes, wl);
+  rmp_pprof_stack_locations_(e, a->stack);
+  rmp_pprof_sample_values_(e, a, v);
   for (i = 0; i < 4; i++) val_len += rmp_pb_varint_len_(v[i]);
-  lab1 = rmp_pb_field_len_(1, base + RMP_PPROF_S_OBJECT_CLASS_) + rmp_pb_field_len_(2, klass);
-  lab2 = rmp_pb_field_len_(1, base + RMP_PPROF_S_ALLOCATION_AGE_) + rmp_pb_field_len_(3, age_num) +
-         rmp_pb_field_len_(4, base + RMP_PPROF_S_GCS_);
+  class_len = rmp_pprof_label_len_(class_key, klass, 0, 0);
+  age_len = rmp_pprof_label_len_(age_key, 0, age_num, gcs);
 
-  p = rmp_pb_scratch_(&e->pb, e->loc_nbytes + (size_t)val_len + lab1 + lab2 + 40);
+  p = rmp_pb_scratch_(&e->pb, e->loc_nbytes + (size_t)val_len + class_len + age_len + 40);
   if (!p) return;
   memcpy(p, e->loc_bytes, e->loc_nbytes);
   p += e->loc_nbytes;
-  p = rmp_pb_varint_(p, (2u << 3) | 2);
-  p = rmp_pb_varint_(p, val_len);
+  p = rmp_pb_len_header_(p, RMP_PB_SAMPLE_VALUE_, val_len);
   for (i = 0; i < 4; i++) p = rmp_pb_varint_(p, v[i]);
-  if (klass != 0) {
-    p = rmp_pb_varint_(p, (3u << 3) | 2);
-    p = rmp_pb_varint_(p, lab1);
-    p = rmp_pb_field_(p, 1, base + RMP_PPROF_S_OBJECT_CLASS_);
-    p = rmp_pb_field_(p, 2, klass);
-  }
-  p = rmp_pb_varint_(p, (3u << 3) | 2);
-  p = rmp_pb_varint_(p, lab2);
-  p = rmp_pb_field_(p, 1, base + RMP_PPROF_S_ALLOCATION_AGE_);
-  p = rmp_pb_field_(p, 3, age_num);
-  p = rmp_pb_field_(p, 4, base + RMP_PPROF_S_GCS_);
-  rmp_pb_emit_msg_(&e->pb, 2, p);
+  if (klass != 0) p = rmp_pprof_put_label_(p, class_len, class_key, klass, 0, 0);
+  p = rmp_pprof_put_label_(p, age_len, age_key, 0, age_num, gcs);
+  rmp_pb_emit_msg_(&e->pb, RMP_PB_PROFILE_SAMPLE_, p);
 }
 
+/* sample: one per run of equal keys, in sorted order. */
+static void rmp_pprof_emit_samples_(rmp_pprof_enc_ *e) {
+  uint32_t i = 0;
+  while (i < e->n && e->pb.err == RMP_OK) {
+    rmp_pprof_agg_ a;
+    i = rmp_pprof_sum_run_(e, i, &a);
+    rmp_pprof_emit_sample_(e, &a);
+  }
+}
+
+/* location: one per frame a sample uses, marking the functions used. */
 static void rmp_pprof_emit_locations_(rmp_pprof_enc_ *e) {
   const rmp_stacks *st = &e->snap->stacks;
   uint32_t f;
@@ -627,23 +767,23 @@ static void rmp_pprof_emit_locations_(rmp_pprof_enc_ *e) {
     const rmp_frame *fr;
     if (!(e->frame_used[f >> 3] & (1u << (f & 7)))) continue;
     fr = &st->frames[f];
-    p = rmp_pb_field_(p, 1, (uint64_t)f + 1);
+    p = rmp_pb_field_(p, RMP_PB_LOCATION_ID_, (uint64_t)f + 1);
     /* A frame naming no function (a corrupt snapshot) gets no Line rather
      * than a dangling function id. */
     if (fr->func < e->nfuncs) {
-      size_t ll = rmp_pb_field_len_(1, (uint64_t)fr->func + 1) +
-                  rmp_pb_field_len_(2, (uint64_t)(int64_t)fr->line);
+      size_t ll = rmp_pb_field_len_(RMP_PB_LINE_FUNCTION_ID_, (uint64_t)fr->func + 1) +
+                  rmp_pb_field_len_(RMP_PB_LINE_LINE_, (uint64_t)(int64_t)fr->line);
       e->func_used[fr->func >> 3] |= (unsigned char)(1u << (fr->func & 7));
-      p = rmp_pb_varint_(p, (4u << 3) | 2);
-      p = rmp_pb_varint_(p, ll);
-      p = rmp_pb_field_(p, 1, (uint64_t)fr->func + 1);
-      p = rmp_pb_field_(p, 2, (uint64_t)(int64_t)fr->line);
+      p = rmp_pb_len_header_(p, RMP_PB_LOCATION_LINE_, ll);
+      p = rmp_pb_field_(p, RMP_PB_LINE_FUNCTION_ID_, (uint64_t)fr->func + 1);
+      p = rmp_pb_field_(p, RMP_PB_LINE_LINE_, (uint64_t)(int64_t)fr->line);
     }
-    rmp_pb_emit_header_(&e->pb, 4, (size_t)(p - b));
+    rmp_pb_emit_header_(&e->pb, RMP_PB_PROFILE_LOCATION_, (size_t)(p - b));
     rmp_pb_emit_(&e->pb, b, (size_t)(p - b));
   }
 }
 
+/* function: one per function a location uses. */
 static void rmp_pprof_emit_functions_(rmp_pprof_enc_ *e) {
   const rmp_stacks *st = &e->snap->stacks;
   uint32_t f;
@@ -652,97 +792,97 @@ static void rmp_pprof_emit_functions_(rmp_pprof_enc_ *e) {
     const rmp_func *fn;
     if (!(e->func_used[f >> 3] & (1u << (f & 7)))) continue;
     fn = &st->funcs[f];
-    p = rmp_pb_field_(p, 1, (uint64_t)f + 1);
-    p = rmp_pb_field_(p, 2, rmp_pprof_str_(e, fn->name));
-    p = rmp_pb_field_(p, 3, rmp_pprof_str_(e, fn->system_name));
-    p = rmp_pb_field_(p, 4, rmp_pprof_str_(e, fn->file));
-    p = rmp_pb_field_(p, 5, (uint64_t)(int64_t)fn->start_line);
-    rmp_pb_emit_header_(&e->pb, 5, (size_t)(p - b));
+    p = rmp_pb_field_(p, RMP_PB_FUNCTION_ID_, (uint64_t)f + 1);
+    p = rmp_pb_field_(p, RMP_PB_FUNCTION_NAME_, rmp_pprof_str_(e, fn->name));
+    p = rmp_pb_field_(p, RMP_PB_FUNCTION_SYSTEM_NAME_, rmp_pprof_str_(e, fn->system_name));
+    p = rmp_pb_field_(p, RMP_PB_FUNCTION_FILENAME_, rmp_pprof_str_(e, fn->file));
+    p = rmp_pb_field_(p, RMP_PB_FUNCTION_START_LINE_, (uint64_t)(int64_t)fn->start_line);
+    rmp_pb_emit_header_(&e->pb, RMP_PB_PROFILE_FUNCTION_, (size_t)(p - b));
     rmp_pb_emit_(&e->pb, b, (size_t)(p - b));
   }
 }
 
-static void rmp_pprof_emit_cstr_(rmp_pb_ *pb, unsigned tag, const char *s) {
+static void rmp_pprof_emit_cstr_(rmp_pb_ *pb, unsigned field, const char *s) {
   if (!s) s = "";
-  rmp_pb_emit_string_(pb, tag, s, strlen(s));
+  rmp_pb_emit_string_(pb, field, s, strlen(s));
+}
+
+/* string_table: the snapshot's strings at their own ids (index 0 must be
+ * "", whatever the snapshot holds), the fixed strings, the comment lines. */
+static void rmp_pprof_emit_string_table_(rmp_pprof_enc_ *e, const rmp_pprof_comments_ *cm,
+                                         const rmp_pprof_opts *opts) {
+  const rmp_strtab *strings = &e->snap->strings;
+  rmp_pb_ *pb = &e->pb;
+  uint64_t i;
+  rmp_pb_emit_header_(pb, RMP_PB_PROFILE_STRING_TABLE_, 0);
+  for (i = 1; i < strings->count && pb->err == RMP_OK; i++) {
+    size_t len;
+    const char *str = rmp_strtab_get(strings, (uint32_t)i, &len);
+    rmp_pb_emit_string_(pb, RMP_PB_PROFILE_STRING_TABLE_, str, len);
+  }
+  for (i = 0; i < RMP_PPROF_S_NFIXED_; i++)
+    rmp_pprof_emit_cstr_(pb, RMP_PB_PROFILE_STRING_TABLE_, rmp_pprof_fixed_[i]);
+  for (i = 0; i < cm->n; i++) rmp_pprof_emit_cstr_(pb, RMP_PB_PROFILE_STRING_TABLE_, cm->line[i]);
+  for (i = 0; opts && opts->comments && i < opts->ncomments && pb->err == RMP_OK; i++)
+    rmp_pprof_emit_cstr_(pb, RMP_PB_PROFILE_STRING_TABLE_, opts->comments[i]);
 }
 
 static uint64_t rmp_pprof_u2i_(uint64_t v) { return v > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : v; }
 
-static void rmp_pprof_encode_body_(rmp_pprof_enc_ *e, const rmp_pprof_opts *opts) {
+/* time_nanos and duration_nanos: the interval the snapshot covers. */
+static void rmp_pprof_emit_time_(rmp_pprof_enc_ *e) {
   const rmp_snapshot *s = e->snap;
-  rmp_pb_ *pb = &e->pb;
-  uint64_t base = e->nstrings, i, ncomments;
-  rmp_pprof_comments_ cm;
-  unsigned char b[16 * 10 + 16], *p;
-  double period;
+  rmp_pb_emit_varint_field_(&e->pb, RMP_PB_PROFILE_TIME_NANOS_, rmp_pprof_u2i_(s->start_ns));
+  rmp_pb_emit_varint_field_(&e->pb, RMP_PB_PROFILE_DURATION_NANOS_,
+                            s->end_ns > s->start_ns ? rmp_pprof_u2i_(s->end_ns - s->start_ns) : 0);
+}
 
-  rmp_pprof_builtin_comments_(s, opts, &cm);
-  ncomments = cm.n + (opts && opts->comments ? opts->ncomments : 0);
+/* period_type and period: one sample per 1/sample_rate allocations. */
+static void rmp_pprof_emit_period_(rmp_pprof_enc_ *e) {
+  double rate = e->snap->sample_rate;
+  double period = (rate > 0.0 && rate <= 1.0) ? 1.0 / rate + 0.5 : 0.0;
+  rmp_pprof_emit_value_type_(e, RMP_PB_PROFILE_PERIOD_TYPE_, RMP_PPROF_S_ALLOCATIONS_, RMP_PPROF_S_COUNT_);
+  rmp_pb_emit_varint_field_(&e->pb, RMP_PB_PROFILE_PERIOD_,
+                            period >= 9223372036854775807.0 ? (uint64_t)INT64_MAX : (uint64_t)period);
+}
 
-  rmp_pprof_emit_value_type_(e, 1, base + RMP_PPROF_S_ALLOCATIONS_, base + RMP_PPROF_S_COUNT_);
-  rmp_pprof_emit_value_type_(e, 1, base + RMP_PPROF_S_ALLOCATION_SIZE_, base + RMP_PPROF_S_BYTES_);
-  rmp_pprof_emit_value_type_(e, 1, base + RMP_PPROF_S_RETAINED_OBJECTS_, base + RMP_PPROF_S_COUNT_);
-  rmp_pprof_emit_value_type_(e, 1, base + RMP_PPROF_S_RETAINED_SIZE_, base + RMP_PPROF_S_BYTES_);
-
-  for (i = 0; i < e->n && pb->err == RMP_OK;) {
-    /* one run of equal keys in sorted order = one Sample */
-    rmp_pprof_agg_ a;
-    uint32_t k[3], kj[3];
-    rmp_pprof_key_(e, e->idx[i], k);
-    memset(&a, 0, sizeof a);
-    a.stack = k[2];
-    a.klass = k[1];
-    for (; i < e->n; i++) {
-      uint32_t j = e->idx[i];
-      uint64_t size;
-      rmp_pprof_key_(e, j, kj);
-      if (kj[0] != k[0] || kj[1] != k[1] || kj[2] != k[2]) break;
-      if (j < e->nlive) {
-        size = s->live[j].size;
-        a.live_n++;
-        a.live_bytes = a.live_bytes > UINT64_MAX - size ? UINT64_MAX : a.live_bytes + size;
-      } else {
-        size = s->allocs[j - e->nlive].size;
-        a.alloc_n++;
-        a.alloc_bytes = a.alloc_bytes > UINT64_MAX - size ? UINT64_MAX : a.alloc_bytes + size;
-      }
-    }
-    rmp_pprof_emit_sample_(e, &a, k[0]);
+/* comment: the string ids of the n comment lines, which follow the fixed
+ * strings; packed. */
+static void rmp_pprof_emit_comments_(rmp_pprof_enc_ *e, uint64_t n) {
+  uint64_t first = rmp_pprof_fixed_id_(e, RMP_PPROF_S_NFIXED_), len = 0, i;
+  unsigned char b[10], *p;
+  if (n == 0) return;
+  for (i = 0; i < n; i++) len += rmp_pb_varint_len_(first + i);
+  rmp_pb_emit_header_(&e->pb, RMP_PB_PROFILE_COMMENT_, len);
+  for (i = 0; i < n && e->pb.err == RMP_OK; i++) {
+    p = rmp_pb_varint_(b, first + i);
+    rmp_pb_emit_(&e->pb, b, (size_t)(p - b));
   }
+}
+
+/* default_sample_type: retained_size. */
+static void rmp_pprof_emit_default_sample_type_(rmp_pprof_enc_ *e) {
+  rmp_pb_emit_varint_field_(&e->pb, RMP_PB_PROFILE_DEFAULT_SAMPLE_TYPE_,
+                            rmp_pprof_fixed_id_(e, RMP_PPROF_S_RETAINED_SIZE_));
+}
+
+/* The Profile, its fields in field-number order (no mapping, drop_frames
+ * or keep_frames). The samples mark the frames they use, and the
+ * locations the functions, so only those are written. */
+static void rmp_pprof_encode_body_(rmp_pprof_enc_ *e, const rmp_pprof_opts *opts) {
+  rmp_pprof_comments_ cm;
+  rmp_pprof_builtin_comments_(e->snap, opts, &cm);
+
+  rmp_pprof_emit_sample_types_(e);
+  rmp_pprof_emit_samples_(e);
   rmp_pprof_emit_locations_(e);
   rmp_pprof_emit_functions_(e);
-
-  /* Index 0 must be "", whatever the snapshot holds. */
-  rmp_pb_emit_header_(pb, 6, 0);
-  for (i = 1; i < s->strings.count && pb->err == RMP_OK; i++) {
-    size_t len;
-    const char *str = rmp_strtab_get(&s->strings, (uint32_t)i, &len);
-    rmp_pb_emit_string_(pb, 6, str, len);
-  }
-  for (i = 0; i < RMP_PPROF_S_NFIXED_; i++) rmp_pprof_emit_cstr_(pb, 6, rmp_pprof_fixed_[i]);
-  for (i = 0; i < cm.n; i++) rmp_pprof_emit_cstr_(pb, 6, cm.line[i]);
-  for (i = 0; opts && opts->comments && i < opts->ncomments && pb->err == RMP_OK; i++)
-    rmp_pprof_emit_cstr_(pb, 6, opts->comments[i]);
-
-  rmp_pb_emit_varint_field_(pb, 9, rmp_pprof_u2i_(s->start_ns));
-  rmp_pb_emit_varint_field_(pb, 10, s->end_ns > s->start_ns ? rmp_pprof_u2i_(s->end_ns - s->start_ns) : 0);
-  rmp_pprof_emit_value_type_(e, 11, base + RMP_PPROF_S_ALLOCATIONS_, base + RMP_PPROF_S_COUNT_);
-  period = (s->sample_rate > 0.0 && s->sample_rate <= 1.0) ? 1.0 / s->sample_rate + 0.5 : 0.0;
-  rmp_pb_emit_varint_field_(pb, 12, period >= 9223372036854775807.0 ? (uint64_t)INT64_MAX
-                                                                     : (uint64_t)period);
-  /* comment: packed string indices, base + NFIXED onwards */
-  {
-    uint64_t first = base + RMP_PPROF_S_NFIXED_, len = 0;
-    for (i = 0; i < ncomments; i++) len += rmp_pb_varint_len_(first + i);
-    if (ncomments) rmp_pb_emit_header_(pb, 13, len);
-    for (i = 0; i < ncomments && pb->err == RMP_OK; i++) {
-      p = rmp_pb_varint_(b, first + i);
-      rmp_pb_emit_(pb, b, (size_t)(p - b));
-    }
-  }
-  rmp_pb_emit_varint_field_(pb, 14, base + RMP_PPROF_S_RETAINED_SIZE_);
-  rmp_pb_flush_(pb);
+  rmp_pprof_emit_string_table_(e, &cm, opts);
+  rmp_pprof_emit_time_(e);
+  rmp_pprof_emit_period_(e);
+  rmp_pprof_emit_comments_(e, cm.n + (opts && opts->comments ? opts->ncomments : 0));
+  rmp_pprof_emit_default_sample_type_(e);
+  rmp_pb_flush_(&e->pb);
 }
 
 RMP_DEF rmp_status rmp_pprof_encode(const rmp_snapshot *snap, const rmp_pprof_opts *opts,
@@ -767,6 +907,8 @@ RMP_DEF rmp_status rmp_pprof_encode(const rmp_snapshot *snap, const rmp_pprof_op
   e.nlive = (uint32_t)nlive;
   e.n = (uint32_t)(nlive + nallocs);
   e.nstrings = snap->strings.count ? snap->strings.count : 1;
+  e.w_live = rmp_pprof_weight_(snap->sample_rate);
+  e.w_alloc = rmp_pprof_alloc_weight_(snap);
   e.pb.out = (unsigned char *)RMP_MALLOC(RMP_PPROF_OUT_CHUNK);
   e.frame_ids = (uint32_t *)RMP_MALLOC(sizeof(uint32_t) * nids);
   /* tag + length + up to 5 bytes per frame id */
