@@ -3,7 +3,8 @@
 # On a fresh Debian 12 machine it installs its packages, then builds and runs
 # every test: the C suite plain (gcc) and under ASan+UBSan (clang), the gem's
 # suite against an offline-installed .gem, the collector tests again with the
-# FREEOBJ fallback and with the extension under ASan+UBSan, the fuzz
+# FREEOBJ fallback and with the extension under ASan+UBSan, all of the gem's
+# stages again on Rubies 3.3, 3.4 and 4.0 (and with --yjit), the fuzz
 # regression run and the instruction-count benchmark gate. Exits non-zero if
 # any stage fails.
 set -uo pipefail
@@ -42,6 +43,40 @@ stage "C tests (clang, ASan+UBSan)" c_suite "$out/clang-asan" clang clang++ -DCM
 [ -f "$root/ruby/test/run_collector_tests.sh" ] && \
   stage "Ruby collector tests (extension under ASan+UBSan)" \
     env RMP_EXT_VARIANTS=default RMP_EXT_SANITIZE=1 bash "$root/ruby/test/run_collector_tests.sh"
+# The gem on more Rubies: those in RMP_RUBIES (paths of ruby executables,
+# space-separated), or else the three that ../shared/rubies builds (the
+# first run on a machine builds each in ~10 minutes; later runs reuse
+# /opt/rmp-rubies).
+shared=${RMP_SHARED:-$root/../shared}
+extra_rubies=()
+build_ruby() { # build_ruby NAME: adds its ruby to extra_rubies
+  local log="$out/build-$1.log" ruby
+  bash "$shared/rubies/build.sh" "$1" >"$log" 2>&1 || { tail -20 "$log"; return 1; }
+  ruby=$(tail -n 1 "$log")
+  echo "$ruby: $("$ruby" -v)"
+  extra_rubies+=("$ruby")
+}
+if [ -n "${RMP_RUBIES:-}" ]; then
+  read -r -a extra_rubies <<<"$RMP_RUBIES"
+elif [ -f "$shared/rubies/build.sh" ]; then
+  for name in ruby-3.3 ruby-3.4 ruby-4.0; do stage "Build $name" build_ruby "$name"; done
+else
+  echo "=== Other Rubies: skipped (no $shared/rubies/build.sh and no RMP_RUBIES)"
+fi
+for ruby in "${extra_rubies[@]}"; do
+  v=$("$ruby" -e 'print RUBY_VERSION') || { failed=$((failed + 1)); failed_names+=("Ruby $ruby"); continue; }
+  with=("$root/scripts/with-ruby.sh" "$ruby")
+  stage "Ruby $v: gem tests" "${with[@]}" bash "$root/ruby/scripts/test.sh"
+  stage "Ruby $v: collector tests (FREEOBJ liveness fallback)" \
+    "${with[@]}" env RMP_EXT_VARIANTS=freeobj bash "$root/ruby/test/run_collector_tests.sh"
+  stage "Ruby $v: collector tests (extension under ASan+UBSan)" \
+    "${with[@]}" env RMP_EXT_VARIANTS=default RMP_EXT_SANITIZE=1 bash "$root/ruby/test/run_collector_tests.sh"
+  if "$ruby" --yjit -e 'exit(RubyVM::YJIT.enabled? ? 0 : 1)' 2>/dev/null; then
+    stage "Ruby $v --yjit: gem tests" "${with[@]}" env RMP_TEST_RUBYOPT=--yjit bash "$root/ruby/scripts/test.sh"
+  else
+    echo "=== Ruby $v --yjit: skipped (built without YJIT)"
+  fi
+done
 [ -f "$root/scripts/test-fuzz.sh" ] && stage "Fuzz regression" bash "$root/scripts/test-fuzz.sh" "$out/fuzz"
 [ -f "$root/scripts/bench-gate.sh" ] && stage "Benchmark gate (callgrind)" bash "$root/scripts/bench-gate.sh" "$out/gate"
 

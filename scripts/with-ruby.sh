@@ -13,7 +13,9 @@ shift
 bindir=$(cd "$(dirname "$ruby")" && pwd)
 debian_gems=/usr/share/rubygems-integration/all
 export PATH="$bindir:$PATH"
-export GEM_PATH="$debian_gems${GEM_PATH:+:$GEM_PATH}"
+# Added to the Ruby's own gem path, which a bare GEM_PATH would replace.
+GEM_PATH="$debian_gems:$(env -u GEM_PATH "$bindir/ruby" -e 'print Gem.path.join(":")')"
+export GEM_PATH
 
 missing=$("$bindir/ruby" -e '%w[ostruct mutex_m].each { |l| begin; require l; rescue LoadError; puts l; end }')
 if [ -n "$missing" ]; then

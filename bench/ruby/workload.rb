@@ -74,7 +74,11 @@ require "rmp_bench_floor" if CALLGRIND
 # charged to the hook. RMP_BENCH_PRELOAD=0 measures require and all.
 if ENV.fetch("RMP_BENCH_PRELOAD", "1") == "1"
   require "rmp_bench_floor"
-  require "stackprof"
+  begin
+    require "stackprof"
+  rescue LoadError
+    nil # Rubies built from source have no stackprof; its configuration fails alone
+  end
   require "objspace"
   begin
     require "ruby_memprofiler_pprof"
