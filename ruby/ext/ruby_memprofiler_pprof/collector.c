@@ -10,12 +10,6 @@ uint64_t rmp_ext_fork_gen = 0;
  * reference while its hooks are installed. */
 static VALUE rmp_running_value = Qnil;
 
-uint64_t rmp_ext_now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts); /* vDSO: no syscall, no allocation */
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t rmp_fresh_seed(const void *salt) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -41,33 +35,10 @@ static void rmp_collector_mark(void *ptr) {
   rb_gc_mark(c->flush_mutex);
 }
 
-static void rmp_newobj_on(VALUE self) {
-  rb_add_event_hook2(RMP_HOOK_FN(rmp_ext_newobj_hook), RUBY_INTERNAL_EVENT_NEWOBJ, self,
-                     RUBY_EVENT_HOOK_FLAG_SAFE | RUBY_EVENT_HOOK_FLAG_RAW_ARG);
-}
-
-static int rmp_other_ractors_alive(void) {
-  VALUE ractor;
-  if (!rb_const_defined(rb_cObject, rb_intern("Ractor"))) return 0;
-  ractor = rb_const_get(rb_cObject, rb_intern("Ractor"));
-  return NUM2LONG(rb_funcall(ractor, rb_intern("count"), 0)) > 1;
-}
-
-/* Ractor.new calls in progress: between _ractor_starting and the new
- * Ractor being counted, Ractor.count still says 1. */
-static int rmp_ractors_starting = 0;
-
-void rmp_ext_maybe_resume_newobj(rmp_collector *c) {
-  if (!c->running || !c->newobj_paused || rmp_ractors_starting > 0 || rmp_other_ractors_alive()) return;
-  c->newobj_paused = 0;
-  rmp_newobj_on(c->self);
-}
-
 static void rmp_collector_stop_hooks(rmp_collector *c, VALUE self) {
-  rb_remove_event_hook_with_data(RMP_HOOK_FN(rmp_ext_newobj_hook), self);
+  rmp_ext_sampling_stop(c);
   rmp_ext_liveness_stop(self);
   c->running = 0;
-  c->newobj_paused = 0;
   if (rmp_ext_running == c) {
     rmp_ext_running = NULL;
     rmp_running_value = Qnil;
@@ -153,6 +124,7 @@ static VALUE rmp_set_max_allocs(VALUE self, VALUE n) {
 
 static VALUE rmp_start(VALUE self) {
   rmp_collector *c = rmp_get(self);
+  int paused;
   if (c->running) return self;
   if (rmp_ext_running) rb_raise(rb_eRuntimeError, "another MemprofilerPprof::Collector is already running");
   if (c->fork_gen != rmp_ext_fork_gen) {
@@ -162,11 +134,11 @@ static VALUE rmp_start(VALUE self) {
   /* The first profile's interval starts here, not at the epoch. */
   if (c->p.interval_start_ns == 0) c->p.interval_start_ns = rmp_ext_now_ns();
   /* Calls Ruby, so it may raise: before anything is published. */
-  c->newobj_paused = rmp_ractors_starting > 0 || rmp_other_ractors_alive();
+  paused = rmp_ext_sampling_paused();
   rmp_ext_running = c;
   rmp_running_value = self;
   c->self = self;
-  if (!c->newobj_paused) rmp_newobj_on(self);
+  rmp_ext_sampling_start(c, paused);
   rmp_ext_liveness_start(self);
   c->running = 1;
   return self;
@@ -240,22 +212,16 @@ static VALUE rmp_after_fork_child(VALUE klass) {
 }
 
 /* Called by the Ractor.new hook before a Ractor is created, and
- * _ractor_started after; sampling resumes at a flush or start! once only
- * the main Ractor is left and no Ractor.new is under way. */
+ * _ractor_started after (hooks.c, the Ractor pause). */
 static VALUE rmp_ractor_started(VALUE klass) {
   (void)klass;
-  if (rmp_ractors_starting > 0) rmp_ractors_starting--;
+  rmp_ext_sampling_ractor_started();
   return Qnil;
 }
 
 static VALUE rmp_ractor_starting(VALUE klass) {
-  rmp_collector *c = rmp_ext_running;
   (void)klass;
-  rmp_ractors_starting++;
-  if (c && c->running && !c->newobj_paused) {
-    rb_remove_event_hook_with_data(RMP_HOOK_FN(rmp_ext_newobj_hook), c->self);
-    c->newobj_paused = 1;
-  }
+  rmp_ext_sampling_pause();
   return Qnil;
 }
 

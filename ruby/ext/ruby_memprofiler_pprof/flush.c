@@ -78,7 +78,7 @@ VALUE rmp_ext_flush(rmp_collector *c) {
   VALUE out;
 
   memset(&a, 0, sizeof(a));
-  rmp_ext_maybe_resume_newobj(c);
+  rmp_ext_sampling_resume(c);
   rmp_ext_drain(c);
 
   t0 = rmp_ext_now_ns();

@@ -204,6 +204,59 @@ void rmp_ext_drain(rmp_collector *c) {
   c->in_shim = 0;
 }
 
+/* Sampling on and off, and the Ractor pause. Ruby 3.1.2 crashes firing a
+ * NEWOBJ hook before a new Ractor has a frame (Bug #18464), and the tables
+ * are not Ractor-safe anyway, so the hook is off from the first Ractor.new
+ * until only the main Ractor is left. */
+
+/* Ractor.new calls in progress: between _ractor_starting and the new
+ * Ractor being counted, Ractor.count still says 1. */
+static int rmp_ractors_starting = 0;
+
+static void rmp_newobj_on(rmp_collector *c) {
+  rb_add_event_hook2(RMP_HOOK_FN(rmp_ext_newobj_hook), RUBY_INTERNAL_EVENT_NEWOBJ, c->self,
+                     RUBY_EVENT_HOOK_FLAG_SAFE | RUBY_EVENT_HOOK_FLAG_RAW_ARG);
+}
+
+static void rmp_newobj_off(rmp_collector *c) { rb_remove_event_hook_with_data(RMP_HOOK_FN(rmp_ext_newobj_hook), c->self); }
+
+int rmp_ext_sampling_paused(void) {
+  VALUE ractor;
+  if (rmp_ractors_starting > 0) return 1;
+  if (!rb_const_defined(rb_cObject, rb_intern("Ractor"))) return 0;
+  ractor = rb_const_get(rb_cObject, rb_intern("Ractor"));
+  return NUM2LONG(rb_funcall(ractor, rb_intern("count"), 0)) > 1;
+}
+
+void rmp_ext_sampling_start(rmp_collector *c, int paused) {
+  c->newobj_paused = paused;
+  if (!paused) rmp_newobj_on(c);
+}
+
+void rmp_ext_sampling_stop(rmp_collector *c) {
+  rmp_newobj_off(c);
+  c->newobj_paused = 0;
+}
+
+void rmp_ext_sampling_pause(void) {
+  rmp_collector *c = rmp_ext_running;
+  rmp_ractors_starting++;
+  if (c && c->running && !c->newobj_paused) {
+    rmp_newobj_off(c);
+    c->newobj_paused = 1;
+  }
+}
+
+void rmp_ext_sampling_ractor_started(void) {
+  if (rmp_ractors_starting > 0) rmp_ractors_starting--;
+}
+
+void rmp_ext_sampling_resume(rmp_collector *c) {
+  if (!c->running || !c->newobj_paused || rmp_ext_sampling_paused()) return;
+  c->newobj_paused = 0;
+  rmp_newobj_on(c);
+}
+
 void rmp_ext_postponed_job(void *unused) {
   (void)unused;
   if (rmp_ext_running) rmp_ext_drain(rmp_ext_running);

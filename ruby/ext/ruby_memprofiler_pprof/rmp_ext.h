@@ -2,6 +2,7 @@
 #ifndef RMP_EXT_H
 #define RMP_EXT_H
 
+#include <time.h>
 #include <ruby.h>
 #include <ruby/debug.h>
 #include <ruby/ractor.h>
@@ -63,9 +64,7 @@ typedef struct rmp_collector {
   int p_ready;        /* rmp_profiler_init succeeded */
   int running;
   VALUE self;         /* while running (then pinned: the hook lists mark it) */
-  /* The NEWOBJ hook is off while non-main Ractors may be starting: Ruby
-   * 3.1.2 crashes firing it before a new Ractor has a frame (Bug #18464). */
-  int newobj_paused;
+  int newobj_paused; /* the NEWOBJ hook is off while other Ractors run (hooks.c) */
   /* Set while the shim itself runs Ruby code (the postponed job, flush):
    * allocations then are ours and must not be sampled or re-enter. */
   int in_shim;
@@ -102,6 +101,14 @@ typedef struct rmp_collector {
 extern rmp_collector *rmp_ext_running;
 extern uint64_t rmp_ext_fork_gen;
 
+/* Wall clock in ns: the vDSO answers, no syscall and no allocation, so it
+ * may run inside a GC hook. */
+static inline uint64_t rmp_ext_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* RAW_ARG hooks are called as f(data, trace_arg); the registration API
  * only knows the classic signature. */
 typedef void (*rmp_raw_hook_fn)(VALUE, const rb_trace_arg_t *);
@@ -109,6 +116,14 @@ typedef void (*rmp_raw_hook_fn)(VALUE, const rb_trace_arg_t *);
 
 /* hooks.c */
 void rmp_ext_hooks_init(void); /* in the main Ractor, at Init */
+/* The NEWOBJ hook on and off, mirroring liveness start/stop, and the pause
+ * while other Ractors run. paused() calls Ruby, so it may raise. */
+int rmp_ext_sampling_paused(void);
+void rmp_ext_sampling_start(rmp_collector *c, int paused);
+void rmp_ext_sampling_stop(rmp_collector *c);
+void rmp_ext_sampling_pause(void);          /* Ractor.new is starting one */
+void rmp_ext_sampling_ractor_started(void); /* ... and has */
+void rmp_ext_sampling_resume(rmp_collector *c);
 void rmp_ext_newobj_hook(VALUE data, const rb_trace_arg_t *arg);
 void rmp_ext_drain(rmp_collector *c);
 void rmp_ext_postponed_job(void *unused);
@@ -156,8 +171,5 @@ static inline uint32_t rmp_ext_epoch(void) { return rmp_ext_epoch_of(rb_gc_count
 /* flush.c */
 VALUE rmp_ext_flush(rmp_collector *c);
 
-/* collector.c */
-uint64_t rmp_ext_now_ns(void);
-void rmp_ext_maybe_resume_newobj(rmp_collector *c);
 
 #endif
