@@ -1,7 +1,5 @@
 /* The one translation unit that compiles the single-header implementations. */
 #define RMP_IMPLEMENTATION
 #include "rmp.h"
-#if __has_include("rmp_pprof.h")
 #define RMP_PPROF_IMPLEMENTATION
 #include "rmp_pprof.h"
-#endif

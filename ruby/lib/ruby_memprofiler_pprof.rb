@@ -7,8 +7,7 @@ end
 require "ruby_memprofiler_pprof/version"
 require "ruby_memprofiler_pprof/ruby_memprofiler_pprof" # the C extension: Collector
 require "ruby_memprofiler_pprof/fork_hooks"
-# Optional Ruby-side additions to the extension's Collector.
-collector_rb = File.join(__dir__, "ruby_memprofiler_pprof", "collector.rb")
-require_relative collector_rb if File.exist?(collector_rb)
+# The Collector's settings and their validation, which the C methods trust.
+require "ruby_memprofiler_pprof/collector"
 require "ruby_memprofiler_pprof/block_flusher"
 require "ruby_memprofiler_pprof/file_flusher"

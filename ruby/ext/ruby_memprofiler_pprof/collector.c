@@ -87,8 +87,8 @@ static VALUE rmp_collector_alloc(VALUE klass) {
   rmp_config cfg;
   VALUE self = TypedData_Make_Struct(klass, rmp_collector, &rmp_collector_type, c);
   c->flush_mutex = Qnil;
+  /* Collector#initialize applies the Ruby defaults (collector.rb). */
   rmp_config_default(&cfg);
-  cfg.sample_rate = 0.01;
   cfg.seed = rmp_fresh_seed(c);
   if (rmp_profiler_init(&c->p, &cfg) != RMP_OK) rb_raise(rb_eNoMemError, "ruby_memprofiler_pprof: out of memory");
   c->p_ready = 1;

@@ -2,6 +2,7 @@
 
 require "ruby_memprofiler_pprof/ruby_memprofiler_pprof"
 require "ruby_memprofiler_pprof/fork_hooks"
+require "ruby_memprofiler_pprof/collector_defaults"
 
 module MemprofilerPprof
   # Samples allocations and tracks the sampled objects that are still alive;
@@ -14,8 +15,9 @@ module MemprofilerPprof
 
     attr_reader :sample_rate, :allocation_retain_rate, :max_allocation_samples, :max_heap_samples
 
-    def initialize(sample_rate: 0.01, allocation_retain_rate: 1, max_allocation_samples: 10_000,
-                   max_heap_samples: 50_000)
+    def initialize(sample_rate: DEFAULTS[:sample_rate], allocation_retain_rate: DEFAULTS[:allocation_retain_rate],
+                   max_allocation_samples: DEFAULTS[:max_allocation_samples],
+                   max_heap_samples: DEFAULTS[:max_heap_samples])
       self.sample_rate = sample_rate
       self.allocation_retain_rate = allocation_retain_rate
       self.max_allocation_samples = max_allocation_samples
@@ -74,24 +76,6 @@ module MemprofilerPprof
         stop! unless was_running
       end
     end
-
-    # Process._fork exists from Ruby 3.1; every fork path (fork, Process.fork,
-    # Kernel#system is not one) goes through it.
-    module ForkHook
-      def _fork
-        pid = super
-        if pid.zero?
-          MemprofilerPprof::Collector._after_fork_child
-          MemprofilerPprof.after_fork_child_hooks.each do |hook|
-            hook.call
-          rescue StandardError => e
-            warn "ruby_memprofiler_pprof: after-fork hook failed: #{e.class}: #{e.message}"
-          end
-        end
-        pid
-      end
-    end
-    Process.singleton_class.prepend(ForkHook) if Process.respond_to?(:_fork)
   end
 end
 

@@ -1,14 +1,36 @@
 # frozen_string_literal: true
 
 module MemprofilerPprof
-  # Callables run (in order) in a new child process. The C extension's
-  # Process._fork hook (collector.rb) runs them after every fork; defined here
-  # so the pure-Ruby parts load, and register themselves, without it.
+  # Callables run (in order) in a new child process, by after_fork_child!
+  # below; defined here so the pure-Ruby parts load, and register
+  # themselves, without the C extension.
   unless respond_to?(:after_fork_child_hooks)
     @after_fork_child_hooks = []
 
     def self.after_fork_child_hooks
       @after_fork_child_hooks
+    end
+  end
+
+  # Runs in every new child process: the running collector reseeds its
+  # sampler (when the C extension is loaded), then each hook runs; a hook
+  # that raises is reported and does not stop the others.
+  def self.after_fork_child!
+    Collector._after_fork_child if defined?(Collector) && Collector.respond_to?(:_after_fork_child)
+    after_fork_child_hooks.each do |hook|
+      hook.call
+    rescue StandardError => e
+      warn "ruby_memprofiler_pprof: after-fork hook failed: #{e.class}: #{e.message}"
+    end
+  end
+
+  # Every fork path (fork, Process.fork, IO.popen("-")) goes through
+  # Process._fork, from Ruby 3.1.
+  module ForkHook
+    def _fork
+      pid = super
+      MemprofilerPprof.after_fork_child! if pid.zero?
+      pid
     end
   end
 
@@ -18,13 +40,10 @@ module MemprofilerPprof
   module DaemonHook
     def daemon(*args)
       result = super
-      MemprofilerPprof.after_fork_child_hooks.each do |hook|
-        hook.call
-      rescue StandardError => e
-        warn "ruby_memprofiler_pprof: after-fork hook failed: #{e.class}: #{e.message}"
-      end
+      MemprofilerPprof.after_fork_child!
       result
     end
   end
+  Process.singleton_class.prepend(ForkHook) if Process.respond_to?(:_fork) && !(Process.singleton_class < ForkHook)
   Process.singleton_class.prepend(DaemonHook) unless Process.singleton_class < DaemonHook
 end

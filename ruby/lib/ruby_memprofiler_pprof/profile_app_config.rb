@@ -1,5 +1,7 @@
 # frozen_string_literal: true
 
+require "ruby_memprofiler_pprof/collector_defaults"
+
 module MemprofilerPprof
   module ProfileApp
     # Raised with every invalid variable's message, one per line.
@@ -9,12 +11,16 @@ module MemprofilerPprof
     POSITIVE_INTEGER = /\A\+?\d+\z/.freeze
     MAX_COUNT = 0xFFFF_FFFF # the Collector's limit
 
-    # env var => [setting, kind, default]
+    # env var => [setting, kind, default]. The wrapper samples every
+    # allocation by default (a Collector made in code samples 1%); the
+    # other defaults are the Collector's.
     VARIABLES = {
       "RUBY_MEMPROFILER_PPROF_SAMPLE_RATE" => [:sample_rate, :fraction, 1.0],
-      "RUBY_MEMPROFILER_PPROF_ALLOC_RETAIN_RATE" => [:allocation_retain_rate, :fraction, 1.0],
-      "RUBY_MEMPROFILER_PPROF_MAX_ALLOC_SAMPLES" => [:max_allocation_samples, :count, 10_000],
-      "RUBY_MEMPROFILER_PPROF_MAX_HEAP_SAMPLES" => [:max_heap_samples, :count, 50_000],
+      "RUBY_MEMPROFILER_PPROF_ALLOC_RETAIN_RATE" =>
+        [:allocation_retain_rate, :fraction, Collector::DEFAULTS[:allocation_retain_rate]],
+      "RUBY_MEMPROFILER_PPROF_MAX_ALLOC_SAMPLES" =>
+        [:max_allocation_samples, :count, Collector::DEFAULTS[:max_allocation_samples]],
+      "RUBY_MEMPROFILER_PPROF_MAX_HEAP_SAMPLES" => [:max_heap_samples, :count, Collector::DEFAULTS[:max_heap_samples]],
       "RUBY_MEMPROFILER_PPROF_FILE_PATTERN" => [:file_pattern, :pattern, "tmp/profiles/mem-%{pid}-%{isotime}.pprof"],
       "RUBY_MEMPROFILER_PPROF_INTERVAL" => [:interval, :seconds, 30.0],
     }.freeze
