@@ -78,6 +78,22 @@ class TestCollectorApi < Minitest::Test
     assert_equal 1.0, c.sample_rate
   end
 
+  # Nothing may depend on a start! having run in the process: a flusher
+  # created before its collector starts flushes from its first interval.
+  def test_a_collector_that_never_started_flushes_an_empty_profile
+    code = <<~RUBY
+      require "ruby_memprofiler_pprof"
+      GC.start
+      c = MemprofilerPprof::Collector.new
+      $stdout.write(c.flush)
+    RUBY
+    out, err, status = run_ruby(code)
+    assert status.success?, "flush failed: #{status.inspect}\n#{err}"
+    prof = decode(out)
+    assert_empty prof.samples
+    assert_includes prof.comments, "liveness_missed_gcs=0"
+  end
+
   def test_start_stop_cycles
     c = Collector.new(sample_rate: 1)
     5.times do

@@ -10,6 +10,10 @@
 #include <string.h>
 #include "rmp_ext.h"
 
+/* GC.stat and GC.latest_gc_info keys, interned at load: the pass reads
+ * them inside the GC, and flush before any start! too. */
+static VALUE rmp_sym_major_gc_count, rmp_sym_state, rmp_sym_marking, rmp_sym_major_by;
+
 /* Was obj marked by the GC whose marking just ended? NULL: FREEOBJ mode. */
 static int (*rmp_marked)(VALUE obj);
 static const char *rmp_marked_probe = "none";
@@ -33,6 +37,10 @@ static int rmp_marked_by_metadata(VALUE obj) {
 }
 
 void rmp_ext_liveness_init(void) {
+  rmp_sym_major_gc_count = ID2SYM(rb_intern("major_gc_count"));
+  rmp_sym_state = ID2SYM(rb_intern("state"));
+  rmp_sym_marking = ID2SYM(rb_intern("marking"));
+  rmp_sym_major_by = ID2SYM(rb_intern("major_by"));
 #ifndef RMP_EXT_FORCE_FREEOBJ
   const rmp_ext_internal_api *api = &rmp_ext_api;
   /* The probes read the default GC's mark bits; a modular GC (3.4+,
@@ -58,8 +66,6 @@ void rmp_ext_liveness_init(void) {
 
 const char *rmp_ext_liveness_mode(void) { return rmp_marked ? "gc_end_mark" : "freeobj"; }
 const char *rmp_ext_liveness_probe(void) { return rmp_marked_probe; }
-
-static VALUE rmp_sym_major_gc_count = Qnil, rmp_sym_state = Qnil, rmp_sym_marking = Qnil, rmp_sym_major_by = Qnil;
 
 /* Unmarked at the end of marking = freed by the sweep that follows. Old
  * objects keep their mark bits through a minor GC, so this is exact in both
@@ -137,8 +143,8 @@ void rmp_ext_liveness_catch_up(rmp_collector *c) {
   size_t majors;
   int marking;
   /* FREEOBJ events skipped the same way cannot be counted: there is no
-   * per-GC pass to compare with. */
-  if (!rmp_marked) return;
+   * per-GC pass to compare with. A stopped collector tracks nothing. */
+  if (!rmp_marked || !c->running) return;
   marking = rb_gc_latest_gc_info(rmp_sym_state) == rmp_sym_marking;
   if (marking) count--;
   if (count == c->last_gc_count) return;
@@ -163,12 +169,6 @@ void rmp_ext_liveness_start(VALUE collector) {
   if (!rmp_marked) {
     rb_add_event_hook2(RMP_HOOK_FN(rmp_liveness_free_hook), RUBY_INTERNAL_EVENT_FREEOBJ, collector, flags);
     return;
-  }
-  if (NIL_P(rmp_sym_major_gc_count)) {
-    rmp_sym_major_gc_count = ID2SYM(rb_intern("major_gc_count"));
-    rmp_sym_state = ID2SYM(rb_intern("state"));
-    rmp_sym_marking = ID2SYM(rb_intern("marking"));
-    rmp_sym_major_by = ID2SYM(rb_intern("major_by"));
   }
   /* stop! emptied the table, so earlier GCs concern nothing tracked. */
   c->last_gc_count = rb_gc_count();
