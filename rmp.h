@@ -17,10 +17,11 @@
  *       rmp_config_default(&cfg);  cfg.sample_rate = 0.01;
  *       if (rmp_profiler_init(&p, &cfg) != RMP_OK) ...;
  *       // on every allocation (the hot path: one decrement and a branch)
- *       if (rmp_sample_tick(&p)) {
+ *       rmp_decision d = rmp_sample_tick(&p);
+ *       if (d) {  // sampled and kept for something: only now take the stack
  *           uint32_t stack;
  *           rmp_stack_intern(&p.stacks, keys, lines, depth, &stack);
- *           rmp_track(&p, (uintptr_t)obj, stack, class_name_id, size, epoch);
+ *           rmp_track(&p, (uintptr_t)obj, stack, class_name_id, size, epoch, d);
  *       }
  *       // when objects die (e.g. after a GC's mark phase)
  *       rmp_live_sweep(&p.live, still_alive_fn, ud);
@@ -303,9 +304,19 @@ typedef struct rmp_live_entry {
   uintptr_t addr;  /* 0 marks an empty slot */
   uint32_t stack;  /* stack id of the allocation */
   uint32_t klass;  /* string id of the class name */
-  uint32_t epoch;  /* embedder's clock at allocation (Ruby: GC count) */
+  uint32_t epoch;  /* embedder's clock at allocation (Ruby: GC count); see rmp_age */
   uint32_t size;   /* bytes, saturated at UINT32_MAX */
+  float weight;    /* objects it stands for: 1 / P(this entry is in the table) */
+  uint32_t flags;  /* RMP_LIVE_OLD */
 } rmp_live_entry;
+
+/* The embedder has seen the object old (Ruby: promoted), so a minor GC
+ * cannot have freed it. */
+#define RMP_LIVE_OLD 1u
+
+/* Ages in the embedder's clock, which wraps modulo 2^32: right for any age
+ * below 2^32, whatever the clock read at allocation. */
+static inline uint32_t rmp_age(uint32_t now, uint32_t epoch) { return now - epoch; }
 
 typedef struct rmp_live {
   rmp_live_entry *slots;
@@ -369,18 +380,32 @@ typedef struct rmp_alloc_sample {
   uint32_t klass;
   uint64_t size;
   uint32_t epoch;
-  uint32_t pad_;
+  float weight; /* allocations it stands for (rotation applies the reservoir's share) */
 } rmp_alloc_sample;
 
+/* A uniform sample of at most max of the interval's candidates, whatever
+ * their number: reservoir sampling with Li's Algorithm L, which draws how
+ * many candidates to skip before the next one enters, so a full reservoir
+ * costs a counter compare per candidate and no stack capture. Each kept
+ * sample then stands for seen/n candidates. */
 typedef struct rmp_allocs {
   rmp_alloc_sample *v;
   uint32_t n, cap, max;
-  uint64_t dropped;
+  uint64_t seen;     /* candidates offered this interval */
+  uint64_t next;     /* once full: the candidate number that enters next */
+  double w;          /* Algorithm L's running W */
+  uint64_t dropped;  /* kept candidates lost to a failed allocation */
 } rmp_allocs;
 
 RMP_DEF rmp_status rmp_allocs_init(rmp_allocs *a, uint32_t max);
 RMP_DEF void rmp_allocs_free(rmp_allocs *a);
-RMP_DEF rmp_status rmp_allocs_push(rmp_allocs *a, const rmp_alloc_sample *s);
+/* Offer a candidate: 1 if it enters the reservoir (then rmp_allocs_keep it). */
+RMP_DEF int rmp_allocs_offer(rmp_allocs *a, rmp_rng *rng);
+/* Store an entered candidate: appended while there is room, else in place
+ * of a uniformly chosen sample. RMP_ERR_NOMEM (counted in dropped). */
+RMP_DEF rmp_status rmp_allocs_keep(rmp_allocs *a, const rmp_alloc_sample *s, rmp_rng *rng);
+/* Forget the interval's samples and counts (a forked child, say). */
+RMP_DEF void rmp_allocs_reset(rmp_allocs *a);
 
 /* ===================================================================== */
 /* rmp_profiler: everything together                                     */
@@ -393,6 +418,9 @@ typedef struct rmp_config {
   uint32_t max_heap_samples;      /* default 50000 */
   uint64_t seed;                  /* PRNG seed */
   uint64_t start_ns;              /* wall clock at start: the first interval's start */
+  /* Live entries younger than this (rmp_age at rotation) stay out of the
+   * snapshot, default 0. Ruby uses 1: retained as of the last GC. */
+  uint32_t min_live_age;
 } rmp_config;
 
 typedef struct rmp_profiler {
@@ -404,7 +432,16 @@ typedef struct rmp_profiler {
   uint64_t interval_start_ns;
   uint64_t samples_taken;   /* tick() said yes, since init */
   uint64_t stacks_dropped;  /* samples lost to an interning failure */
-  uint64_t heap_dropped_at_rotate, allocs_dropped_at_rotate, stacks_dropped_at_rotate;
+  /* A sampled allocation enters the live table with probability
+   * 2^-heap_keep_log2: 1 until the table first fills. Each time it fills,
+   * thinning halves that probability and keeps each entry with
+   * probability 1/2, doubling the weight of those kept, so the table stays
+   * a sample whose weights make unbiased (Horvitz-Thompson) estimates.
+   * Rotation doubles it back while the table is at most a quarter full. */
+  uint32_t heap_keep_log2;
+  uint32_t min_live_age;
+  uint64_t heap_thinnings;  /* thinning steps, since init */
+  uint64_t heap_dropped_at_rotate, allocs_dropped_at_rotate, stacks_dropped_at_rotate, thinnings_at_rotate;
 } rmp_profiler;
 
 /* A profile interval taken out of a profiler, self-contained: encoding it
@@ -417,6 +454,12 @@ typedef struct rmp_snapshot {
   rmp_alloc_sample *allocs;   /* the interval's allocation samples */
   uint32_t nallocs;
   double sample_rate, retain_rate;
+  /* The probability a sampled allocation enters the live table at
+   * rotation, and the thinning steps this interval took to get there. */
+  double heap_keep;
+  uint64_t heap_thinnings;
+  uint64_t alloc_candidates;  /* offered to the allocations reservoir */
+  uint64_t young_left_out;    /* live entries below min_live_age */
   uint64_t heap_dropped, allocs_dropped, stacks_dropped; /* this interval */
   uint64_t start_ns, end_ns;
   uint32_t epoch_now;         /* embedder's clock at rotation, for ages */
@@ -429,20 +472,37 @@ RMP_DEF rmp_status rmp_config_check(const rmp_config *c);
 RMP_DEF rmp_status rmp_profiler_init(rmp_profiler *p, const rmp_config *c);
 RMP_DEF void rmp_profiler_free(rmp_profiler *p);
 
-/* The hot path: nonzero when this allocation is sampled (counted in
- * samples_taken). It is rmp_sample_countdown() && rmp_sample_confirm(); an
- * embedder can split the two to keep its own fast path free of calls. */
+/* What a sampled allocation is kept for: RMP_KEEP_HEAP (the live table),
+ * RMP_KEEP_ALLOC (the allocations reservoir), and in bits 8-15 the heap
+ * keep probability's log2 when it was decided. 0: neither, so the
+ * embedder need not capture its stack. */
+typedef uint32_t rmp_decision;
+#define RMP_KEEP_HEAP 1u
+#define RMP_KEEP_ALLOC 2u
+#define RMP_DECISION_KEEP_LOG2(d) (((d) >> 8) & 0xffu)
+
+/* The hot path: the decision for this allocation, 0 for most (samples
+ * taken are counted in samples_taken). It is rmp_sample_countdown() &&
+ * rmp_sample_confirm(); an embedder can split the two to keep its own fast
+ * path free of calls. */
 static inline int rmp_sample_countdown(rmp_profiler *p) { return --p->sampler.countdown == 0; }
-RMP_DEF int rmp_sample_confirm(rmp_profiler *p);
-static inline int rmp_sample_tick(rmp_profiler *p) {
+RMP_DEF rmp_decision rmp_sample_confirm(rmp_profiler *p);
+static inline rmp_decision rmp_sample_tick(rmp_profiler *p) {
   if (RMP_LIKELY(!rmp_sample_countdown(p))) return 0;
   return rmp_sample_confirm(p);
 }
 
-/* Record a sampled allocation: into the live table, and (subject to the
- * retain rate) into the allocations buffer. Drops are counted. */
+/* Record a sampled allocation as decided: into the live table (thinning it
+ * when full) and into the allocations reservoir. RMP_ERR_INVALID for
+ * address 0 or an empty decision; failures are counted. */
 RMP_DEF rmp_status rmp_track(rmp_profiler *p, uintptr_t addr, uint32_t stack, uint32_t klass,
-                             uint64_t size, uint32_t epoch);
+                             uint64_t size, uint32_t epoch, rmp_decision d);
+
+/* The probability that an allocation lands in the live table now. */
+RMP_DEF double rmp_heap_probability(const rmp_profiler *p);
+
+/* Thin the live table once (see heap_keep_log2). */
+RMP_DEF void rmp_profiler_thin(rmp_profiler *p);
 
 /* Take the interval out of the profiler into snap, and compact the
  * profiler's tables down to what its live objects (and the extra stack ids
@@ -1285,10 +1345,37 @@ RMP_DEF void rmp_allocs_free(rmp_allocs *a) {
   a->n = a->cap = 0;
 }
 
-RMP_DEF rmp_status rmp_allocs_push(rmp_allocs *a, const rmp_alloc_sample *s) {
+RMP_DEF void rmp_allocs_reset(rmp_allocs *a) {
+  a->n = 0;
+  a->seen = a->next = 0;
+  a->w = 0.0;
+}
+
+/* u in (0, 1]: logs of it stay finite. */
+static double rmp_unit_open_(rmp_rng *rng) { return 1.0 - rmp_rng_unit(rng); }
+
+/* Algorithm L's step: W shrinks by U^(1/max), and the gap to the next
+ * entering candidate is geometric with parameter W. */
+static void rmp_allocs_skip_(rmp_allocs *a, rmp_rng *rng) {
+  double gap;
+  a->w = (a->seen == a->max ? 1.0 : a->w) * exp(log(rmp_unit_open_(rng)) / a->max);
+  gap = floor(log(rmp_unit_open_(rng)) / log1p(-a->w)) + 1.0;
+  a->next = (gap >= 0.0 && gap < 4e18) ? a->seen + (uint64_t)gap : UINT64_MAX;
+}
+
+RMP_DEF int rmp_allocs_offer(rmp_allocs *a, rmp_rng *rng) {
+  a->seen++;
+  if (a->seen < a->max) return 1;
+  if (a->seen > a->max && a->seen != a->next) return 0;
+  rmp_allocs_skip_(a, rng);
+  return 1;
+}
+
+RMP_DEF rmp_status rmp_allocs_keep(rmp_allocs *a, const rmp_alloc_sample *s, rmp_rng *rng) {
   if (a->n >= a->max) {
-    a->dropped++;
-    return RMP_ERR_FULL;
+    /* (n can exceed max only after the bound was lowered mid-interval.) */
+    a->v[rmp_rng_next(rng) % a->n] = *s;
+    return RMP_OK;
   }
   if (a->n == a->cap) {
     uint32_t c = a->cap;
@@ -1311,6 +1398,7 @@ RMP_DEF void rmp_config_default(rmp_config *c) {
   c->max_heap_samples = 50000;
   c->seed = UINT64_C(0x853c49e6748fea9b);
   c->start_ns = 0;
+  c->min_live_age = 0;
 }
 
 RMP_DEF rmp_status rmp_config_check(const rmp_config *c) {
@@ -1326,6 +1414,7 @@ RMP_DEF rmp_status rmp_profiler_init(rmp_profiler *p, const rmp_config *c) {
   if ((s = rmp_config_check(c)) != RMP_OK) return s;
   if ((s = rmp_sampler_init(&p->sampler, c->sample_rate, c->retain_rate, c->seed)) != RMP_OK) return s;
   p->interval_start_ns = c->start_ns;
+  p->min_live_age = c->min_live_age;
   if ((s = rmp_strtab_init(&p->strings)) != RMP_OK || (s = rmp_stacks_init(&p->stacks)) != RMP_OK ||
       (s = rmp_live_init(&p->live, c->max_heap_samples)) != RMP_OK ||
       (s = rmp_allocs_init(&p->allocs, c->max_alloc_samples)) != RMP_OK) {
@@ -1342,31 +1431,67 @@ RMP_DEF void rmp_profiler_free(rmp_profiler *p) {
   rmp_allocs_free(&p->allocs);
 }
 
-RMP_DEF int rmp_sample_confirm(rmp_profiler *p) {
-  int hit = rmp_sampler_refill_(&p->sampler);
-  p->samples_taken += (uint64_t)hit;
-  return hit;
+RMP_DEF rmp_decision rmp_sample_confirm(rmp_profiler *p) {
+  rmp_sampler *sm = &p->sampler;
+  rmp_decision d = 0;
+  uint32_t k = p->heap_keep_log2;
+  if (!rmp_sampler_refill_(sm)) return 0;
+  p->samples_taken++;
+  /* Probability 2^-k exactly: the top k bits of a draw all zero. */
+  if (k == 0 || (rmp_rng_next(&sm->rng) >> (64 - k)) == 0) d |= RMP_KEEP_HEAP | (k << 8);
+  if (rmp_sampler_retain(sm) && rmp_allocs_offer(&p->allocs, &sm->rng)) d |= RMP_KEEP_ALLOC;
+  return d;
 }
 
+RMP_DEF double rmp_heap_probability(const rmp_profiler *p) {
+  return p->sampler.rate * ldexp(1.0, -(int)p->heap_keep_log2);
+}
+
+static int rmp_thin_keep_(void *ud, rmp_live_entry *e) {
+  rmp_rng *rng = (rmp_rng *)ud;
+  if (rmp_rng_next(rng) >> 63) return 0;
+  e->weight *= 2.0f;
+  return 1;
+}
+
+RMP_DEF void rmp_profiler_thin(rmp_profiler *p) {
+  rmp_live_sweep(&p->live, rmp_thin_keep_, &p->sampler.rng);
+  if (p->heap_keep_log2 < 63) p->heap_keep_log2++;
+  p->heap_thinnings++;
+}
+
+/* 1/(probability), as the float a sample carries; a zero probability (a
+ * rate of 0, or two rates whose product underflows) has no finite weight. */
+static float rmp_weight_(double prob) { return prob > 0.0 ? (float)(1.0 / prob) : (float)HUGE_VAL; }
+
 RMP_DEF rmp_status rmp_track(rmp_profiler *p, uintptr_t addr, uint32_t stack, uint32_t klass, uint64_t size,
-                             uint32_t epoch) {
-  rmp_live_entry e;
-  rmp_status s;
-  e.addr = addr;
-  e.stack = stack;
-  e.klass = klass;
-  e.epoch = epoch;
-  e.size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
-  s = rmp_live_insert(&p->live, &e);
-  if (rmp_sampler_retain(&p->sampler)) {
+                             uint32_t epoch, rmp_decision d) {
+  rmp_status s = RMP_OK;
+  if (addr == 0 || !(d & (RMP_KEEP_HEAP | RMP_KEEP_ALLOC))) return RMP_ERR_INVALID;
+  if (d & RMP_KEEP_HEAP) {
+    rmp_live_entry e;
+    e.addr = addr;
+    e.stack = stack;
+    e.klass = klass;
+    e.epoch = epoch;
+    e.size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
+    /* The keep probability when it was decided: thinning may have run
+     * since, and this entry was not part of it. */
+    e.weight = rmp_weight_(ldexp(p->sampler.rate, -(int)RMP_DECISION_KEEP_LOG2(d)));
+    e.flags = 0;
+    /* A full table is thinned, never a reason to drop. */
+    while (p->live.count >= p->live.max && !rmp_live_lookup(&p->live, addr)) rmp_profiler_thin(p);
+    s = rmp_live_insert(&p->live, &e);
+  }
+  if (d & RMP_KEEP_ALLOC) {
     rmp_alloc_sample a;
     rmp_status s2;
-    memset(&a, 0, sizeof(a));
     a.stack = stack;
     a.klass = klass;
     a.size = size;
     a.epoch = epoch;
-    s2 = rmp_allocs_push(&p->allocs, &a);
+    a.weight = rmp_weight_(p->sampler.rate * p->sampler.retain_rate);
+    s2 = rmp_allocs_keep(&p->allocs, &a, &p->sampler.rng);
     if (s == RMP_OK) s = s2;
   }
   return s;
@@ -1388,6 +1513,8 @@ RMP_DEF rmp_status rmp_profiler_rotate(rmp_profiler *p, rmp_snapshot *snap, uint
   rmp_live_entry *copy = NULL;
   rmp_status s = RMP_OK;
   size_t k;
+  uint64_t young = 0;
+  double alloc_share;
   memset(snap, 0, sizeof(*snap));
   for (k = 0; k < nextra; k++)
     if (extra_stacks[k] >= p->stacks.nnodes) return RMP_ERR_INVALID;
@@ -1405,7 +1532,10 @@ RMP_DEF rmp_status rmp_profiler_rotate(rmp_profiler *p, rmp_snapshot *snap, uint
   for (i = 0; i <= p->live.mask; i++) {
     const rmp_live_entry *e = &p->live.slots[i];
     if (!e->addr) continue;
-    copy[n++] = *e;
+    if (rmp_age(epoch_now, e->epoch) >= p->min_live_age)
+      copy[n++] = *e;
+    else
+      young++;
     if ((s = rmp_stacks_mark(&p->stacks, e->stack)) != RMP_OK) goto fail;
   }
   for (k = 0; k < nextra; k++)
@@ -1437,10 +1567,22 @@ RMP_DEF rmp_status rmp_profiler_rotate(rmp_profiler *p, rmp_snapshot *snap, uint
   snap->nlive = n;
   snap->allocs = p->allocs.v;
   snap->nallocs = p->allocs.n;
+  /* Each of the n kept stands for seen/n of the candidates offered. */
+  alloc_share = p->allocs.n && p->allocs.seen > p->allocs.n ? (double)p->allocs.seen / p->allocs.n : 1.0;
+  for (i = 0; i < snap->nallocs; i++) snap->allocs[i].weight = (float)(snap->allocs[i].weight * alloc_share);
+  snap->alloc_candidates = p->allocs.seen;
   p->allocs.v = NULL;
-  p->allocs.n = p->allocs.cap = 0;
+  p->allocs.cap = 0;
+  rmp_allocs_reset(&p->allocs);
   snap->sample_rate = p->sampler.rate;
   snap->retain_rate = p->sampler.retain_rate;
+  snap->heap_keep = rmp_heap_probability(p);
+  snap->heap_thinnings = p->heap_thinnings - p->thinnings_at_rotate;
+  p->thinnings_at_rotate = p->heap_thinnings;
+  snap->young_left_out = young;
+  /* With room again (the live set shrank), new entries may come in at
+   * twice the probability: the entries kept keep their own weights. */
+  if (p->heap_keep_log2 > 0 && p->live.count <= p->live.max / 4) p->heap_keep_log2--;
   snap->heap_dropped = p->live.dropped - p->heap_dropped_at_rotate;
   snap->allocs_dropped = p->allocs.dropped - p->allocs_dropped_at_rotate;
   snap->stacks_dropped = p->stacks_dropped - p->stacks_dropped_at_rotate;

@@ -30,13 +30,13 @@
  *                retained_objects/count, retained_size/bytes (in that
  *                order); default_sample_type = retained_size.
  *   sample       one per distinct (stack, object class, age bucket), values
- *                summed and scaled to unbiased estimates: a live entry
- *                weighs 1/sample_rate, an allocation sample
- *                1/(sample_rate * retain_rate). A rate outside (0, 1]
- *                weighs 1. Sums saturate at INT64_MAX.
+ *                the sums of the samples' weights (each at least 1), and
+ *                of weight * size: unbiased estimates of the true totals.
+ *                Sums are rounded and saturate at INT64_MAX.
  *                Labels: "object_class" (string; left out when the class
  *                name is "") and "allocation_age" (numeric, unit "gcs"):
- *                the log2 bucket floor of epoch_now - epoch: 0,1,2,4,8,...
+ *                the log2 bucket floor of rmp_age(epoch_now, epoch):
+ *                0,1,2,4,8,...
  *   location     one per frame a written sample uses, id = frame id + 1,
  *                one Line each; function: one per function those use,
  *                id = func id + 1.
@@ -44,8 +44,10 @@
  *                then the encoder's fixed strings. Invalid UTF-8 bytes
  *                become U+FFFD each; NULs are kept.
  *   comments     rmp_version, sample_rate, allocation_retain_rate,
- *                dropped_* counters, pid (when nonzero), the scaling rule,
- *                then opts->comments.
+ *                heap_sample_probability, this interval's heap_thinnings,
+ *                allocation_candidates, allocation_samples,
+ *                young_objects_left_out and dropped_* counters, pid (when
+ *                nonzero), the scaling rule, then opts->comments.
  *
  * ORDER
  *   sample_type, samples (sorted by stack id, class, age), locations,
@@ -142,6 +144,7 @@ RMP_DEF rmp_status rmp_pprof_encode_gzip(const rmp_snapshot *snap, const rmp_ppr
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #ifndef RMP_PPROF_OUT_CHUNK
 #define RMP_PPROF_OUT_CHUNK 32768
@@ -410,8 +413,9 @@ static void rmp_pb_emit_string_(rmp_pb_ *pb, unsigned tag, const char *str, size
 
 typedef struct rmp_pprof_agg_ {
   uint32_t stack, klass, age; /* the key; age is the bucket index */
-  uint32_t live_n, alloc_n;
-  uint64_t live_bytes, alloc_bytes;
+  /* Sums of the samples' weights, and of weight * size: doubles are exact
+   * for integer sums below 2^53, and every weight is at least 1. */
+  double live_n, alloc_n, live_bytes, alloc_bytes;
 } rmp_pprof_agg_;
 
 #define RMP_PPROF_RADIX_BITS_ 11
@@ -429,22 +433,21 @@ static inline unsigned rmp_pprof_bitlen_(uint32_t v) {
 
 /* Bucket index of an age: 0 for 0, else floor(log2(age)) + 1 (1..32). */
 static inline unsigned rmp_pprof_age_bucket_(uint32_t now, uint32_t epoch) {
-  return now > epoch ? rmp_pprof_bitlen_(now - epoch) : 0;
+  return rmp_pprof_bitlen_(rmp_age(now, epoch));
 }
 
-static int64_t rmp_pprof_scale_(uint64_t raw, double w) {
-  double x;
-  if (w == 1.0) return raw > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)raw;
-  x = (double)raw * w + 0.5;
+/* A sum of weights as a value: rounded, saturated at INT64_MAX (an
+ * infinite weight, from a zero probability, saturates too). */
+static int64_t rmp_pprof_value_(double x) {
   if (!(x >= 0.0)) return 0;
+  x += 0.5;
   if (x >= 9223372036854775807.0) return INT64_MAX; /* 2^63 */
   return (int64_t)x;
 }
 
-/* A sampling rate as a weight: 1/rate for a rate in (0, 1], else 1. */
-static double rmp_pprof_weight_(double rate) {
-  return (rate > 0.0 && rate <= 1.0) ? 1.0 / rate : 1.0;
-}
+/* A sample's weight as the encoder counts it: at least 1 (NaN and
+ * anything below 1 are a corrupt snapshot's), infinity kept. */
+static double rmp_pprof_weight_(float w) { return w >= 1.0f ? (double)w : 1.0; }
 
 /* --------------------------------------------------------------------- */
 /* The fixed strings, appended after the snapshot's.                     */
@@ -467,7 +470,7 @@ static const char *const rmp_pprof_fixed_[RMP_PPROF_S_NFIXED_] = {
     "allocations", "count", "allocation_size", "bytes", "retained_objects",
     "retained_size", "object_class", "allocation_age", "gcs"};
 
-#define RMP_PPROF_NBUILTIN_ 8
+#define RMP_PPROF_NBUILTIN_ 14
 #define RMP_PPROF_LINE_ 160
 
 typedef struct rmp_pprof_comments_ {
@@ -475,31 +478,45 @@ typedef struct rmp_pprof_comments_ {
   size_t n;
 } rmp_pprof_comments_;
 
-/* %g obeys LC_NUMERIC; a profile must not depend on the host's locale. */
+/* The shortest %g form that reads back as v (0.1, not 0.10000000000000001).
+ * %g obeys LC_NUMERIC; a profile must not depend on the host's locale. */
 static void rmp_pprof_fmt_double_(char *buf, const char *key, double v) {
   char *p;
-  snprintf(buf, RMP_PPROF_LINE_, "%s=%.17g", key, v);
+  int prec;
+  for (prec = 1; prec < 17; prec++) {
+    snprintf(buf, RMP_PPROF_LINE_, "%.*g", prec, v);
+    for (p = buf; *p; p++)
+      if (*p == ',') *p = '.';
+    if (strtod(buf, NULL) == v) break;
+  }
+  snprintf(buf, RMP_PPROF_LINE_, "%s=%.*g", key, prec, v);
   for (p = buf; *p; p++)
     if (*p == ',') *p = '.';
 }
 
+static void rmp_pprof_fmt_count_(char *buf, const char *key, uint64_t v) {
+  snprintf(buf, RMP_PPROF_LINE_, "%s=%llu", key, (unsigned long long)v);
+}
+
+/* Every count is this interval's: a merged series adds up. */
 static void rmp_pprof_builtin_comments_(const rmp_snapshot *snap, const rmp_pprof_opts *opts,
                                         rmp_pprof_comments_ *c) {
   size_t n = 0;
   snprintf(c->line[n++], RMP_PPROF_LINE_, "rmp_version=%s", RMP_VERSION);
   rmp_pprof_fmt_double_(c->line[n++], "sample_rate", snap->sample_rate);
   rmp_pprof_fmt_double_(c->line[n++], "allocation_retain_rate", snap->retain_rate);
-  snprintf(c->line[n++], RMP_PPROF_LINE_, "dropped_heap_samples=%llu",
-           (unsigned long long)snap->heap_dropped);
-  snprintf(c->line[n++], RMP_PPROF_LINE_, "dropped_allocation_samples=%llu",
-           (unsigned long long)snap->allocs_dropped);
-  snprintf(c->line[n++], RMP_PPROF_LINE_, "dropped_stacks=%llu",
-           (unsigned long long)snap->stacks_dropped);
+  rmp_pprof_fmt_double_(c->line[n++], "heap_sample_probability", snap->heap_keep);
+  rmp_pprof_fmt_count_(c->line[n++], "heap_thinnings", snap->heap_thinnings);
+  rmp_pprof_fmt_count_(c->line[n++], "allocation_candidates", snap->alloc_candidates);
+  rmp_pprof_fmt_count_(c->line[n++], "allocation_samples", snap->nallocs);
+  rmp_pprof_fmt_count_(c->line[n++], "young_objects_left_out", snap->young_left_out);
+  rmp_pprof_fmt_count_(c->line[n++], "dropped_heap_samples", snap->heap_dropped);
+  rmp_pprof_fmt_count_(c->line[n++], "dropped_allocation_samples", snap->allocs_dropped);
+  rmp_pprof_fmt_count_(c->line[n++], "dropped_stacks", snap->stacks_dropped);
   if (opts && opts->pid != 0)
     snprintf(c->line[n++], RMP_PPROF_LINE_, "pid=%lld", (long long)opts->pid);
   snprintf(c->line[n++], RMP_PPROF_LINE_, "%s",
-           "values are estimates: a retained sample counts 1/sample_rate, an allocation "
-           "sample 1/(sample_rate*allocation_retain_rate)");
+           "values are estimates: each sample counts 1/(the probability that it was kept)");
   c->n = n;
 }
 
@@ -521,7 +538,6 @@ typedef struct rmp_pprof_enc_ {
   unsigned char *func_used;
   uint32_t nframes, nfuncs;  /* 0 when the snapshot has no such array */
   uint64_t nstrings;         /* the snapshot's, at least 1 (for "") */
-  double w_live, w_alloc;    /* the weight of a live entry, of an allocation sample */
 } rmp_pprof_enc_;
 
 static uint32_t rmp_pprof_str_(const rmp_pprof_enc_ *e, uint32_t id) {
@@ -530,14 +546,6 @@ static uint32_t rmp_pprof_str_(const rmp_pprof_enc_ *e, uint32_t id) {
 
 /* The string id of fixed string k (RMP_PPROF_S_*): they follow the snapshot's. */
 static uint64_t rmp_pprof_fixed_id_(const rmp_pprof_enc_ *e, unsigned k) { return e->nstrings + k; }
-
-/* An allocation sample's weight, 1/(sample_rate * retain_rate). Two valid
- * rates can multiply to 0 (denormals): the true weight is then beyond any
- * double, and the sums saturate as documented. */
-static double rmp_pprof_alloc_weight_(const rmp_snapshot *s) {
-  double pr = s->sample_rate * s->retain_rate;
-  return (pr == 0.0 && s->sample_rate > 0.0 && s->retain_rate > 0.0) ? HUGE_VAL : rmp_pprof_weight_(pr);
-}
 
 /* The key of sample i; ids out of range (a corrupt snapshot) read as 0. */
 static inline void rmp_pprof_key_(const rmp_pprof_enc_ *e, uint32_t i, uint32_t k[3]) {
@@ -655,17 +663,17 @@ static uint32_t rmp_pprof_sum_run_(const rmp_pprof_enc_ *e, uint32_t i, rmp_ppro
   a->stack = k[2];
   for (; i < e->n; i++) {
     uint32_t j = e->idx[i];
-    uint64_t size;
+    double w;
     rmp_pprof_key_(e, j, kj);
     if (kj[0] != k[0] || kj[1] != k[1] || kj[2] != k[2]) break;
     if (j < e->nlive) {
-      size = s->live[j].size;
-      a->live_n++;
-      a->live_bytes = a->live_bytes > UINT64_MAX - size ? UINT64_MAX : a->live_bytes + size;
+      w = rmp_pprof_weight_(s->live[j].weight);
+      a->live_n += w;
+      a->live_bytes += w * (double)s->live[j].size;
     } else {
-      size = s->allocs[j - e->nlive].size;
-      a->alloc_n++;
-      a->alloc_bytes = a->alloc_bytes > UINT64_MAX - size ? UINT64_MAX : a->alloc_bytes + size;
+      w = rmp_pprof_weight_(s->allocs[j - e->nlive].weight);
+      a->alloc_n += w;
+      a->alloc_bytes += w * (double)s->allocs[j - e->nlive].size;
     }
   }
   return i;
@@ -697,11 +705,11 @@ static void rmp_pprof_stack_locations_(rmp_pprof_enc_ *e, uint32_t stack) {
 }
 
 /* Sample.value: a run's sums scaled, in sample_type order. */
-static void rmp_pprof_sample_values_(const rmp_pprof_enc_ *e, const rmp_pprof_agg_ *a, uint64_t v[4]) {
-  v[0] = (uint64_t)rmp_pprof_scale_(a->alloc_n, e->w_alloc);
-  v[1] = (uint64_t)rmp_pprof_scale_(a->alloc_bytes, e->w_alloc);
-  v[2] = (uint64_t)rmp_pprof_scale_(a->live_n, e->w_live);
-  v[3] = (uint64_t)rmp_pprof_scale_(a->live_bytes, e->w_live);
+static void rmp_pprof_sample_values_(const rmp_pprof_agg_ *a, uint64_t v[4]) {
+  v[0] = (uint64_t)rmp_pprof_value_(a->alloc_n);
+  v[1] = (uint64_t)rmp_pprof_value_(a->alloc_bytes);
+  v[2] = (uint64_t)rmp_pprof_value_(a->live_n);
+  v[3] = (uint64_t)rmp_pprof_value_(a->live_bytes);
 }
 
 /* The length of a Label's body; fields that are 0 are left out. */
@@ -732,7 +740,7 @@ static void rmp_pprof_emit_sample_(rmp_pprof_enc_ *e, const rmp_pprof_agg_ *a) {
   unsigned char *p;
 
   rmp_pprof_stack_locations_(e, a->stack);
-  rmp_pprof_sample_values_(e, a, v);
+  rmp_pprof_sample_values_(a, v);
   for (i = 0; i < 4; i++) val_len += rmp_pb_varint_len_(v[i]);
   class_len = rmp_pprof_label_len_(class_key, klass, 0, 0);
   age_len = rmp_pprof_label_len_(age_key, 0, age_num, gcs);
@@ -907,8 +915,6 @@ RMP_DEF rmp_status rmp_pprof_encode(const rmp_snapshot *snap, const rmp_pprof_op
   e.nlive = (uint32_t)nlive;
   e.n = (uint32_t)(nlive + nallocs);
   e.nstrings = snap->strings.count ? snap->strings.count : 1;
-  e.w_live = rmp_pprof_weight_(snap->sample_rate);
-  e.w_alloc = rmp_pprof_alloc_weight_(snap);
   e.pb.out = (unsigned char *)RMP_MALLOC(RMP_PPROF_OUT_CHUNK);
   e.frame_ids = (uint32_t *)RMP_MALLOC(sizeof(uint32_t) * nids);
   /* tag + length + up to 5 bytes per frame id */
