@@ -487,6 +487,9 @@ typedef uint32_t rmp_decision;
  * path free of calls. */
 static inline int rmp_sample_countdown(rmp_profiler *p) { return --p->sampler.countdown == 0; }
 RMP_DEF rmp_decision rmp_sample_confirm(rmp_profiler *p);
+/* Instead of confirm, for an event that is no candidate at all (say, the
+ * embedder's own allocation): draws the next gap, decides nothing. */
+RMP_DEF void rmp_sample_skip(rmp_profiler *p);
 static inline rmp_decision rmp_sample_tick(rmp_profiler *p) {
   if (RMP_LIKELY(!rmp_sample_countdown(p))) return 0;
   return rmp_sample_confirm(p);
@@ -512,6 +515,11 @@ RMP_DEF void rmp_profiler_thin(rmp_profiler *p);
 RMP_DEF rmp_status rmp_profiler_rotate(rmp_profiler *p, rmp_snapshot *snap, uint32_t *extra_stacks,
                                        size_t nextra, uint64_t now_ns, uint32_t epoch_now);
 RMP_DEF void rmp_snapshot_free(rmp_snapshot *snap);
+
+/* Start a new interval without a snapshot: the allocation samples and this
+ * interval's counts are forgotten, the live table stays (a forked child,
+ * whose parent reports them). */
+RMP_DEF void rmp_profiler_forget_interval(rmp_profiler *p, uint64_t now_ns);
 
 #ifdef __cplusplus
 }
@@ -1443,6 +1451,8 @@ RMP_DEF rmp_decision rmp_sample_confirm(rmp_profiler *p) {
   return d;
 }
 
+RMP_DEF void rmp_sample_skip(rmp_profiler *p) { (void)rmp_sampler_refill_(&p->sampler); }
+
 RMP_DEF double rmp_heap_probability(const rmp_profiler *p) {
   return p->sampler.rate * ldexp(1.0, -(int)p->heap_keep_log2);
 }
@@ -1497,6 +1507,15 @@ RMP_DEF rmp_status rmp_track(rmp_profiler *p, uintptr_t addr, uint32_t stack, ui
   return s;
 }
 
+RMP_DEF void rmp_profiler_forget_interval(rmp_profiler *p, uint64_t now_ns) {
+  rmp_allocs_reset(&p->allocs);
+  p->heap_dropped_at_rotate = p->live.dropped;
+  p->allocs_dropped_at_rotate = p->allocs.dropped;
+  p->stacks_dropped_at_rotate = p->stacks_dropped;
+  p->thinnings_at_rotate = p->heap_thinnings;
+  p->interval_start_ns = now_ns;
+}
+
 RMP_DEF void rmp_snapshot_free(rmp_snapshot *snap) {
   rmp_strtab_free(&snap->strings);
   rmp_stacks_free(&snap->stacks);
@@ -1541,11 +1560,14 @@ RMP_DEF rmp_status rmp_profiler_rotate(rmp_profiler *p, rmp_snapshot *snap, uint
   for (k = 0; k < nextra; k++)
     if ((s = rmp_stacks_mark(&p->stacks, extra_stacks[k])) != RMP_OK) goto fail;
   if ((s = rmp_stacks_compact(&p->stacks, &p->strings, &nst, &nstr, remap)) != RMP_OK) goto fail;
-  /* Class names of live objects move to the new string table too. */
+  /* Class names of live objects move to the new string table too, those of
+   * entries too young for this snapshot included. */
   for (i = 0; i < p->strings.count; i++) kmap[i] = RMP_NONE_;
-  for (k = 0; k < n; k++) {
-    uint32_t c = copy[k].klass < p->strings.count ? copy[k].klass : 0;
-    if (kmap[c] == RMP_NONE_ && (s = rmp_restring_(&p->strings, c, &nstr, &kmap[c])) != RMP_OK) {
+  for (i = 0; i <= p->live.mask; i++) {
+    const rmp_live_entry *e = &p->live.slots[i];
+    uint32_t c = e->klass < p->strings.count ? e->klass : 0;
+    if (!e->addr || kmap[c] != RMP_NONE_) continue;
+    if ((s = rmp_restring_(&p->strings, c, &nstr, &kmap[c])) != RMP_OK) {
       rmp_stacks_free(&nst);
       rmp_strtab_free(&nstr);
       goto fail;

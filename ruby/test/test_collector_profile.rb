@@ -205,7 +205,16 @@ class TestCollectorProfile < Minitest::Test
     c&.stop!
   end
 
-  def test_max_heap_samples_is_enforced_and_drops_are_counted
+  def comment_value(prof, key)
+    line = prof.comments.find { |l| l.start_with?("#{key}=") }
+    refute_nil line, "no #{key} comment in #{prof.comments.inspect}"
+    Float(line.split("=", 2)[1])
+  end
+
+  # A full table is thinned, not dropped: the sample stays bounded and its
+  # estimate stays unbiased. (The statistics are in the C suite; this
+  # checks the shim passes weights and decisions through.)
+  def test_max_heap_samples_bounds_the_table_by_thinning
     c = Collector.new(sample_rate: 1, max_heap_samples: 100)
     sink = []
     c.start!
@@ -213,28 +222,37 @@ class TestCollectorProfile < Minitest::Test
     settle
     stats = c.stats
     assert_operator stats[:live_samples], :<=, 100
-    assert_operator stats[:heap_samples_dropped], :>=, 900
+    assert_operator stats[:heap_thinnings], :>=, 2
+    assert_equal 0, stats[:heap_samples_dropped]
     prof = decode(c.flush)
-    assert_operator prof.samples.sum { |s| s.value("retained_objects") }, :<=, 100
-    dropped = prof.comments.grep(/heap/i).grep(/drop/i)
-    refute_empty dropped, "no heap drop comment in #{prof.comments.inspect}"
-    assert(dropped.any? { |l| l[/\d+/].to_i >= 900 }, dropped.inspect)
+    p = comment_value(prof, "heap_sample_probability")
+    assert_in_delta 0.5**stats[:heap_thinnings], p, 1e-12
+    assert_operator comment_value(prof, "heap_thinnings"), :>=, 2
+    assert_equal 0, comment_value(prof, "dropped_heap_samples")
+    # Each object is in the table with probability >= p: sd <= sqrt(n (1/p - 1)).
+    est = prof.sum("retained_objects", func: /leak_kib_strings/, leaf: "String#*")
+    assert_in_delta 1000, est, 5 * Math.sqrt(1000 * (1 / p - 1))
+    assert_operator prof.samples.size, :<=, 100
   ensure
     c&.stop!
   end
 
-  def test_max_allocation_samples_is_enforced_and_drops_are_counted
+  def test_max_allocation_samples_bounds_the_section_by_a_uniform_reservoir
     c = Collector.new(sample_rate: 1, max_allocation_samples: 50, max_heap_samples: 100_000)
     c.start!
     allocate_probes(1000)
     settle
-    assert_operator c.stats[:allocation_samples_dropped], :>=, 950
+    assert_equal 0, c.stats[:allocation_samples_dropped]
     prof = decode(c.flush)
-    # Values are scaled by 1/rate = 1 here, so counts are raw sample counts.
-    assert_operator prof.samples.sum { |s| s.value("allocations") }, :<=, 50
-    dropped = prof.comments.grep(/alloc/i).grep(/drop/i)
-    refute_empty dropped, "no allocation drop comment in #{prof.comments.inspect}"
-    assert(dropped.any? { |l| l[/\d+/].to_i >= 950 }, dropped.inspect)
+    n = comment_value(prof, "allocation_candidates")
+    assert_operator n, :>=, 1000
+    assert_equal 50, comment_value(prof, "allocation_samples")
+    assert_equal 0, comment_value(prof, "dropped_allocation_samples")
+    # 50 drawn without replacement from n, of which 1000 are probes.
+    q = 1000 / n
+    sd = n * Math.sqrt(q * (1 - q) / 50 * (n - 50) / (n - 1))
+    est = prof.sum("allocations", func: /allocate_probes/, klass: "RmpAllocProbe")
+    assert_in_delta 1000, est, 5 * sd + 1
   ensure
     c&.stop!
   end

@@ -115,6 +115,12 @@ static VALUE rmp_set_max_heap(VALUE self, VALUE n) {
   return n;
 }
 
+/* Retained objects allocated since the last GC: left out by default. */
+static VALUE rmp_set_retain_new(VALUE self, VALUE on) {
+  rmp_get(self)->p.min_live_age = RTEST(on) ? 0 : 1;
+  return on;
+}
+
 static VALUE rmp_set_max_allocs(VALUE self, VALUE n) {
   /* rmp_allocs_push checks against max on every push; a lowered bound
    * keeps what is already buffered until the next flush. */
@@ -173,6 +179,9 @@ static VALUE rmp_stats(VALUE self) {
   VALUE h = rb_hash_new();
   RMP_STAT("live_samples", c->p.live.count);
   RMP_STAT("heap_samples_dropped", c->p.live.dropped);
+  rb_hash_aset(h, ID2SYM(rb_intern("heap_sample_probability")), DBL2NUM(rmp_heap_probability(&c->p)));
+  RMP_STAT("heap_thinnings", c->p.heap_thinnings);
+  RMP_STAT("allocation_candidates", c->p.allocs.seen);
   RMP_STAT("allocation_samples", c->p.allocs.n);
   RMP_STAT("allocation_samples_dropped", c->p.allocs.dropped);
   RMP_STAT("pending", c->npending);
@@ -200,13 +209,19 @@ static VALUE rmp_stats(VALUE self) {
   return h;
 }
 
-/* Called by the Process._fork hook in the child. */
+/* Called in a forked child (fork_hooks.rb). The live objects it inherits
+ * are really live in it and stay; the parent's allocation samples and the
+ * interval's counts are the parent's to report, so the child's first
+ * profile starts at the fork. */
 static VALUE rmp_after_fork_child(VALUE klass) {
+  rmp_collector *c = rmp_ext_running;
   (void)klass;
   rmp_ext_fork_gen++;
-  if (rmp_ext_running) {
-    rmp_sampler_reseed(&rmp_ext_running->p.sampler, rmp_fresh_seed(rmp_ext_running));
-    rmp_ext_running->fork_gen = rmp_ext_fork_gen;
+  if (c) {
+    rmp_sampler_reseed(&c->p.sampler, rmp_fresh_seed(c));
+    c->fork_gen = rmp_ext_fork_gen;
+    rmp_profiler_forget_interval(&c->p, rmp_ext_now_ns());
+    rmp_ext_interval_begins(c);
   }
   return Qnil;
 }
@@ -247,6 +262,7 @@ void Init_ruby_memprofiler_pprof(void) {
   rb_define_private_method(cls, "_set_allocation_retain_rate", rmp_set_retain_rate, 1);
   rb_define_private_method(cls, "_set_max_heap_samples", rmp_set_max_heap, 1);
   rb_define_private_method(cls, "_set_max_allocation_samples", rmp_set_max_allocs, 1);
+  rb_define_private_method(cls, "_set_retain_new_objects", rmp_set_retain_new, 1);
   rb_define_method(cls, "start!", rmp_start, 0);
   rb_define_method(cls, "stop!", rmp_stop, 0);
   rb_define_method(cls, "running?", rmp_running_p, 0);

@@ -33,18 +33,6 @@ static int rmp_measure_keep(void *ud, rmp_live_entry *e) {
   return 1;
 }
 
-/* The encoder's age is epoch_now - epoch in plain unsigned arithmetic;
- * ours are 31-bit and wrap (and the table's carry the old flag). So each
- * copy gets its age modulo 2^31, restated against a clock at UINT32_MAX. */
-static uint32_t rmp_ext_age(uint32_t now, uint32_t epoch) { return (now - epoch) & RMP_EXT_EPOCH_MASK; }
-
-static void rmp_snapshot_ages(rmp_snapshot *s, uint32_t now) {
-  uint32_t i;
-  for (i = 0; i < s->nlive; i++) s->live[i].epoch = UINT32_MAX - rmp_ext_age(now, s->live[i].epoch);
-  for (i = 0; i < s->nallocs; i++) s->allocs[i].epoch = UINT32_MAX - rmp_ext_age(now, s->allocs[i].epoch);
-  s->epoch_now = UINT32_MAX;
-}
-
 typedef struct rmp_encode_args {
   rmp_snapshot snap;
   rmp_pprof_opts opts;
@@ -91,21 +79,25 @@ VALUE rmp_ext_flush(rmp_collector *c) {
   for (i = 0; i < nextra; i++) extra[i] = c->pending[i].stack;
   now = rmp_ext_epoch();
   st = rmp_profiler_rotate(&c->p, &a.snap, extra, nextra, t0, now);
-  if (st == RMP_OK) {
+  if (st == RMP_OK)
     for (i = 0; i < nextra; i++) c->pending[i].stack = extra[i];
-    rmp_snapshot_ages(&a.snap, now);
-  }
   c->in_shim = 0;
   t1 = rmp_ext_now_ns();
   if (st != RMP_OK) rb_raise(rb_eNoMemError, "ruby_memprofiler_pprof: snapshot failed: %s", rmp_status_str(st));
   c->last_snapshot_ns = t1 - t0;
 
-  snprintf(comment[0], sizeof(comment[0]), "pending_dropped=%llu", (unsigned long long)c->pending_dropped);
+  /* Counts are this interval's, as the encoder's own are; the running
+   * totals are in #stats. */
+  snprintf(comment[0], sizeof(comment[0]), "pending_dropped=%llu",
+           (unsigned long long)(c->pending_dropped - c->at_flush.pending_dropped));
   snprintf(comment[1], sizeof(comment[1]), "liveness=%s", rmp_ext_liveness_mode());
   snprintf(comment[2], sizeof(comment[2]), "ruby=%s", ruby_version);
-  snprintf(comment[3], sizeof(comment[3]), "liveness_missed_gcs=%llu", (unsigned long long)c->liveness_missed_gcs);
-  snprintf(comment[4], sizeof(comment[4]), "liveness_dropped=%llu", (unsigned long long)c->liveness_dropped);
+  snprintf(comment[3], sizeof(comment[3]), "liveness_missed_gcs=%llu",
+           (unsigned long long)(c->liveness_missed_gcs - c->at_flush.liveness_missed_gcs));
+  snprintf(comment[4], sizeof(comment[4]), "liveness_dropped=%llu",
+           (unsigned long long)(c->liveness_dropped - c->at_flush.liveness_dropped));
   for (i = 0; i < 5; i++) comments[i] = comment[i];
+  rmp_ext_interval_begins(c);
   a.opts.pid = (int64_t)getpid();
   a.opts.comments = comments;
   a.opts.ncomments = 5;

@@ -40,13 +40,18 @@ static RMP_EXT_NOINLINE void rmp_ext_newobj_sampled(rmp_collector *c, const rb_t
   VALUE obj;
   int depth, i;
   uint32_t stack = 0;
+  rmp_decision d;
 
-  if (!rmp_sample_confirm(&c->p)) return;
-  /* Our own allocations (class names, frame labels, the profile string). */
-  if (c->in_shim) return;
-  /* Hooks are per-Ractor in 3.1, so this should not fire elsewhere; if it
-   * did, the tables are not Ractor-safe. */
-  if (!rmp_on_main_ractor()) return;
+  /* Our own allocations (class names, frame labels, the profile string)
+   * are no candidates. Hooks are per-Ractor, so another Ractor's should
+   * not reach here; if they did, the tables are not Ractor-safe. */
+  if (c->in_shim || !rmp_on_main_ractor()) {
+    rmp_sample_skip(&c->p);
+    return;
+  }
+  /* Decided before the stack capture: with the live table thinned and the
+   * allocations reservoir full, most samples end here. */
+  if (!(d = rmp_sample_confirm(&c->p))) return;
   if (c->npending >= RMP_EXT_PENDING_MAX) {
     c->pending_dropped++;
     return;
@@ -67,6 +72,8 @@ static RMP_EXT_NOINLINE void rmp_ext_newobj_sampled(rmp_collector *c, const rb_t
   }
   c->pending[c->npending].obj = obj;
   c->pending[c->npending].stack = stack;
+  c->pending[c->npending].decision = d;
+  c->pending[c->npending].epoch = rmp_ext_epoch();
   c->npending++;
   rmp_trigger_job();
 }
@@ -172,6 +179,10 @@ static void rmp_resolve_funcs(rmp_collector *c) {
   }
 }
 
+/* The first thinning in the process is logged (collector.rb); the profile
+ * comments and stats say it every time. */
+static int rmp_thinning_reported = 0;
+
 static VALUE rmp_drain_body(VALUE cv) {
   rmp_collector *c = (rmp_collector *)cv;
   uint32_t i;
@@ -181,10 +192,15 @@ static VALUE rmp_drain_body(VALUE cv) {
     VALUE obj = c->pending[i].obj;
     uint32_t klass = rmp_class_label(c, obj);
     size_t size = rb_obj_memsize_of(obj);
-    rmp_track(&c->p, (uintptr_t)obj, c->pending[i].stack, klass, (uint64_t)size, rmp_ext_epoch());
+    rmp_track(&c->p, (uintptr_t)obj, c->pending[i].stack, klass, (uint64_t)size, c->pending[i].epoch,
+              c->pending[i].decision);
     rmp_ext_audit_track(c, (uintptr_t)obj);
   }
   c->npending = 0;
+  if (c->p.heap_thinnings && !rmp_thinning_reported) {
+    rmp_thinning_reported = 1;
+    rb_funcall(c->self, rb_intern("_report_thinning"), 1, DBL2NUM(rmp_heap_probability(&c->p)));
+  }
   rmp_resolve_funcs(c);
   return Qnil;
 }

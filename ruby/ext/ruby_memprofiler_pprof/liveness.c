@@ -72,19 +72,18 @@ const char *rmp_ext_liveness_probe(void) { return rmp_marked_probe; }
  * kinds of GC; objects still pending are marked by dmark.
  *
  * Old objects are only ever freed by a major GC, so an entry seen old once
- * is skipped without touching the object in later minor GCs (reading the
- * object or its page's mark bitmap is a cache miss per entry; the flag sits
- * in the entry itself). The flag borrows the top bit of the epoch (a GC
- * count); flush clears it before the snapshot, so ages stay right. */
+ * (RMP_LIVE_OLD) is skipped without touching the object in later minor GCs:
+ * reading the object or its page's mark bitmap is a cache miss per entry,
+ * and the flag sits in the entry itself. */
 static int rmp_keep_marked(void *ud, rmp_live_entry *e) {
   rmp_collector *c = (rmp_collector *)ud;
   VALUE obj = (VALUE)e->addr;
-  if (c->gc_is_minor && (e->epoch & RMP_EXT_OLD_BIT)) return 1;
+  if (c->gc_is_minor && (e->flags & RMP_LIVE_OLD)) return 1;
   if (!rmp_marked(obj)) return 0;
   /* 3.1 keeps the age in two flag bits: old = both set (RVALUE_OLD_AGE ==
    * 3), where RB_OBJ_PROMOTED_RAW is true from age 1. From 3.3 the mask is
    * one bit, set exactly when the object turns old. */
-  if ((RBASIC(obj)->flags & RUBY_FL_PROMOTED) == RUBY_FL_PROMOTED) e->epoch |= RMP_EXT_OLD_BIT;
+  if ((RBASIC(obj)->flags & RUBY_FL_PROMOTED) == RUBY_FL_PROMOTED) e->flags |= RMP_LIVE_OLD;
   return 1;
 }
 
@@ -97,8 +96,8 @@ typedef struct rmp_missed {
  * through it, so it freed none of them; old objects survive minor GCs. */
 static int rmp_keep_unaffected(void *ud, rmp_live_entry *e) {
   const rmp_missed *m = (const rmp_missed *)ud;
-  if (m->all_minor && (e->epoch & RMP_EXT_OLD_BIT)) return 1;
-  return ((e->epoch - m->last_missed) & RMP_EXT_EPOCH_MASK) < (RMP_EXT_EPOCH_MASK >> 1);
+  if (m->all_minor && (e->flags & RMP_LIVE_OLD)) return 1;
+  return rmp_age(e->epoch, m->last_missed) < UINT32_C(0x80000000);
 }
 
 /* Ruby skips internal event hooks while one is running on the same

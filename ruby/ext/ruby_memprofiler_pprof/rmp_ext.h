@@ -48,15 +48,13 @@ void rmp_ext_find_internal_api(void);
  * overflows it at high sample rates; the overflow is counted. */
 #define RMP_EXT_PENDING_MAX 4096
 
-/* rmp_live_entry.epoch holds the GC count at allocation in its low 31 bits
- * (RMP_EXT_EPOCH_MASK) and, in the top bit, a flag set once the object is
- * known to be old. Ages are taken modulo 2^31 (flush.c, rmp_snapshot_ages). */
-#define RMP_EXT_OLD_BIT 0x80000000u
-#define RMP_EXT_EPOCH_MASK 0x7fffffffu
-
 typedef struct rmp_pending {
   VALUE obj;
   uint32_t stack;
+  rmp_decision decision;
+  /* At allocation: a GC may run before the job commits the sample, and
+   * the object's age counts from its allocation. */
+  uint32_t epoch;
 } rmp_pending;
 
 typedef struct rmp_collector {
@@ -78,6 +76,12 @@ typedef struct rmp_collector {
   VALUE frames[RMP_EXT_MAX_FRAMES];
   int lines[RMP_EXT_MAX_FRAMES];
   uint64_t keys[RMP_EXT_MAX_FRAMES];
+
+  /* The running totals at the last flush: the profile's comments give
+   * each interval's share. */
+  struct {
+    uint64_t pending_dropped, liveness_missed_gcs, liveness_dropped;
+  } at_flush;
 
   uint64_t gc_sweeps;          /* liveness passes run */
   uint64_t gc_swept;           /* tracked objects found dead */
@@ -149,7 +153,7 @@ static inline int rmp_ext_keep_none(void *ud, rmp_live_entry *e) {
 void rmp_ext_testing_init(VALUE collector_class);
 void rmp_ext_audit_track(rmp_collector *c, uintptr_t addr);
 void rmp_ext_audit_compact(void);
-/* Moves the epoch's 2^31 wrap within reach of a test. */
+/* Moves the epoch's 2^32 wrap within reach of a test. */
 extern uint32_t rmp_ext_epoch_offset;
 #define RMP_EXT_EPOCH_OFFSET rmp_ext_epoch_offset
 #else
@@ -162,14 +166,18 @@ static inline void rmp_ext_audit_compact(void) {}
 #define RMP_EXT_EPOCH_OFFSET 0u
 #endif
 
-/* The GC count as an epoch (see RMP_EXT_OLD_BIT). */
-static inline uint32_t rmp_ext_epoch_of(size_t gc_count) {
-  return ((uint32_t)gc_count + RMP_EXT_EPOCH_OFFSET) & RMP_EXT_EPOCH_MASK;
-}
+/* The GC count as an epoch: modulo 2^32, as rmp_age expects. */
+static inline uint32_t rmp_ext_epoch_of(size_t gc_count) { return (uint32_t)gc_count + RMP_EXT_EPOCH_OFFSET; }
 static inline uint32_t rmp_ext_epoch(void) { return rmp_ext_epoch_of(rb_gc_count()); }
 
 /* flush.c */
 VALUE rmp_ext_flush(rmp_collector *c);
+/* A new interval: what the next profile counts starts from here. */
+static inline void rmp_ext_interval_begins(rmp_collector *c) {
+  c->at_flush.pending_dropped = c->pending_dropped;
+  c->at_flush.liveness_missed_gcs = c->liveness_missed_gcs;
+  c->at_flush.liveness_dropped = c->liveness_dropped;
+}
 
 
 #endif

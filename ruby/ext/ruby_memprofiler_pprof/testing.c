@@ -78,7 +78,7 @@ static VALUE rmp_audit_check(VALUE self) {
   return rb_ary_new_from_args(3, LONG2NUM(freed.missing), LONG2NUM(lost.missing), ULONG2NUM(rmp_audit.count));
 }
 
-/* Brings the epoch's 2^31 wrap within a few GCs. */
+/* Brings the epoch's 2^32 wrap within a few GCs. */
 static VALUE rmp_set_epoch_offset(VALUE klass, VALUE offset) {
   (void)klass;
   rmp_ext_epoch_offset = NUM2UINT(offset);

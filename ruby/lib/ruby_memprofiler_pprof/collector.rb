@@ -13,15 +13,22 @@ module MemprofilerPprof
     MAX_ALLOCATION_SAMPLES_LIMIT = 0xFFFF_FFFF
     MAX_HEAP_SAMPLES_LIMIT = 1 << 30 # the live table's bound (rmp.h)
 
-    attr_reader :sample_rate, :allocation_retain_rate, :max_allocation_samples, :max_heap_samples
+    attr_reader :sample_rate, :allocation_retain_rate, :max_allocation_samples, :max_heap_samples,
+                :retain_new_objects
+    # Where the collector says what it had to give up (a Logger, or anything
+    # with #warn); nil writes to $stderr.
+    attr_accessor :logger
 
     def initialize(sample_rate: DEFAULTS[:sample_rate], allocation_retain_rate: DEFAULTS[:allocation_retain_rate],
                    max_allocation_samples: DEFAULTS[:max_allocation_samples],
-                   max_heap_samples: DEFAULTS[:max_heap_samples])
+                   max_heap_samples: DEFAULTS[:max_heap_samples],
+                   retain_new_objects: DEFAULTS[:retain_new_objects], logger: nil)
       self.sample_rate = sample_rate
       self.allocation_retain_rate = allocation_retain_rate
       self.max_allocation_samples = max_allocation_samples
       self.max_heap_samples = max_heap_samples
+      self.retain_new_objects = retain_new_objects
+      self.logger = logger
     end
 
     def self.validate_rate(name, value)
@@ -61,6 +68,30 @@ module MemprofilerPprof
       _set_max_heap_samples(v)
       @max_heap_samples = v
     end
+
+    # Retained means alive as of the last GC, as in Go's heap profiles:
+    # objects allocated since are most often garbage not yet collected, and
+    # are left out of the retained values (they are in the allocations).
+    # true counts them as retained too.
+    def retain_new_objects=(value)
+      raise ArgumentError, "retain_new_objects must be true or false, got #{value.inspect}" unless [true, false].include?(value)
+
+      _set_retain_new_objects(value)
+      @retain_new_objects = value
+    end
+
+    # Called by the extension the first time in the process that the table
+    # of live samples filled up and was thinned.
+    def _report_thinning(probability)
+      msg = "ruby_memprofiler_pprof: more objects are alive than max_heap_samples (#{max_heap_samples}) " \
+            "can hold at sample_rate #{sample_rate}; retained objects are now sampled with probability " \
+            "#{probability} (estimates stay unbiased, with more noise). Raise max_heap_samples " \
+            "(RUBY_MEMPROFILER_PPROF_MAX_HEAP_SAMPLES) for more precision."
+      logger ? logger.warn(msg) : warn(msg)
+    rescue StandardError
+      nil # a broken logger must not take the app down
+    end
+    private :_report_thinning
 
     # Runs the block with the collector started and returns the pprof of
     # what it did. A collector that was already running stays running.

@@ -48,7 +48,8 @@ module MemprofilerPprof
       private
 
       def build_collector(config, env)
-        settings = config.slice(:sample_rate, :allocation_retain_rate, :max_allocation_samples, :max_heap_samples)
+        settings = config.slice(:sample_rate, :allocation_retain_rate, :max_allocation_samples, :max_heap_samples,
+                                :retain_new_objects)
         Collector.new(**settings)
       rescue ArgumentError => e
         # The collector's own limits, beyond what the parser checks: name

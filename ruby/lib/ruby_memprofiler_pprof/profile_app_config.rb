@@ -21,6 +21,8 @@ module MemprofilerPprof
       "RUBY_MEMPROFILER_PPROF_MAX_ALLOC_SAMPLES" =>
         [:max_allocation_samples, :count, Collector::DEFAULTS[:max_allocation_samples]],
       "RUBY_MEMPROFILER_PPROF_MAX_HEAP_SAMPLES" => [:max_heap_samples, :count, Collector::DEFAULTS[:max_heap_samples]],
+      "RUBY_MEMPROFILER_PPROF_RETAIN_NEW_OBJECTS" =>
+        [:retain_new_objects, :flag, Collector::DEFAULTS[:retain_new_objects]],
       "RUBY_MEMPROFILER_PPROF_FILE_PATTERN" => [:file_pattern, :pattern, "tmp/profiles/mem-%{pid}-%{isotime}.pprof"],
       "RUBY_MEMPROFILER_PPROF_INTERVAL" => [:interval, :seconds, 30.0],
     }.freeze
@@ -72,6 +74,11 @@ module MemprofilerPprof
         return [nil, "must be at most #{MAX_COUNT}"] if n > MAX_COUNT
 
         [n, nil]
+      when :flag
+        return [true, nil] if %w[1 true yes on].include?(s.downcase)
+        return [false, nil] if %w[0 false no off].include?(s.downcase)
+
+        [nil, "must be 1 or 0 (true/false, yes/no, on/off)"]
       when :pattern
         return [nil, "must not be empty"] if raw.empty?
 
