@@ -110,8 +110,8 @@ int rmp_write_html(const char *path, const rmp_series *s, const rmp_suspect *sus
   for (uint32_t i = 0; i < s->nprofs; i++)
     if (i == 0 || s->profs[i].time_nanos < t0) t0 = s->profs[i].time_nanos;
   uint32_t cap = s->nprofs + 1;
-  double *buf = rmp_xmalloc((size_t)cap * 5 * 8 * sizeof *buf);
-  uint32_t *idx = rmp_xmalloc(cap * sizeof *idx);
+  double *buf = pprof_xmalloc((size_t)cap * 5 * 8 * sizeof *buf);
+  uint32_t *idx = pprof_xmalloc(cap * sizeof *idx);
 
   fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>rmp-report: leak suspects</title>\n"
         "<style>body{font-family:sans-serif;margin:2em;max-width:60em}code{font-size:90%}"
@@ -188,7 +188,7 @@ int rmp_write_html(const char *path, const rmp_series *s, const rmp_suspect *sus
       char b[32];
       rmp_fmt_bytes(cb[j], b, sizeof b);
       fputs(j ? ", <code class=\"class\">" : "<code class=\"class\">", o);
-      escs(o, rmp_strs_get(&s->names, cls[j]));
+      escs(o, pprof_strings_get(&s->names, cls[j]));
       fprintf(o, "</code> (%s summed over profiles)", b);
     }
     fputs("</p>\n<p>Stack (leaf first):</p>\n<ol class=\"stack\">\n", o);

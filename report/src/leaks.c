@@ -18,7 +18,7 @@ int rmp_cmd_leaks(int argc, char **argv) {
   long top = 10;
   const char *html = NULL;
   int all = 0;
-  char **files = rmp_xmalloc((size_t)(argc + 1) * sizeof *files);
+  char **files = pprof_xmalloc((size_t)(argc + 1) * sizeof *files);
   int nfiles = 0;
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
@@ -62,12 +62,12 @@ int rmp_cmd_leaks(int argc, char **argv) {
   rmp_series_init(&s, by);
   uint32_t bad = 0;
   for (uint32_t i = 0; i < n; i++) {
-    rmp_prof p;
+    pprof_profile p;
     char err[1024];
-    int r = rmp_decode_file(paths[i], &p, err, sizeof err);
+    int r = pprof_decode_file(paths[i], PPROF_SUM_SAMPLES, &p, err, sizeof err);
     if (r == 0) {
       r = rmp_series_add(&s, &p, rmp_profile_pid(&p, paths[i]), paths[i], err, sizeof err);
-      rmp_prof_free(&p);
+      pprof_profile_free(&p);
     }
     if (r != 0) {
       fprintf(stderr, "rmp-report: %s: %s; skipped\n", paths[i], err);

@@ -141,7 +141,7 @@ void rmp_suspect_title(const rmp_series *s, uint32_t key, char *buf, size_t n) {
 }
 
 void rmp_print_leaks(FILE *out, const rmp_series *s, const rmp_suspect *sus, uint32_t nsus, uint32_t top) {
-  double *t = rmp_xmalloc((s->nprofs + 1) * 4 * sizeof *t), *y = t + s->nprofs + 1, *objs = y + s->nprofs + 1,
+  double *t = pprof_xmalloc((s->nprofs + 1) * 4 * sizeof *t), *y = t + s->nprofs + 1, *objs = y + s->nprofs + 1,
          *old = objs + s->nprofs + 1;
   fprintf(out, "%u profiles from %u process%s, grouped by %s.\n", s->nprofs, s->nprocs, s->nprocs == 1 ? "" : "es",
           by_name(s->by));
@@ -185,7 +185,8 @@ void rmp_print_leaks(FILE *out, const rmp_series *s, const rmp_suspect *sus, uin
     for (uint32_t j = 0; j < nc; j++) tot += cb[j];
     fprintf(out, "    classes:");
     for (uint32_t j = 0; j < nc; j++)
-      fprintf(out, "%s %s (%.0f%%)", j ? "," : "", rmp_strs_get(&s->names, cls[j]), tot > 0 ? 100 * cb[j] / tot : 0);
+      fprintf(out, "%s %s (%.0f%%)", j ? "," : "", pprof_strings_get(&s->names, cls[j]),
+              tot > 0 ? 100 * cb[j] / tot : 0);
     fputc('\n', out);
     uint32_t st = s->by == RMP_BY_STACK ? UINT32_MAX : rmp_series_top_stack(s, x->key);
     fprintf(out, "    %s:\n", s->by == RMP_BY_STACK ? "stack (leaf first)" : "heaviest stack (leaf first)");
@@ -199,7 +200,7 @@ void rmp_print_leaks(FILE *out, const rmp_series *s, const rmp_suspect *sus, uin
 
 /* --all: the biggest keys that are not suspects, each with the reason. */
 void rmp_print_rejected(FILE *out, const rmp_series *s, const rmp_suspect *v, uint32_t n, uint32_t top) {
-  double *t = rmp_xmalloc((s->nprofs + 1) * 4 * sizeof *t), *y = t + s->nprofs + 1, *objs = y + s->nprofs + 1,
+  double *t = pprof_xmalloc((s->nprofs + 1) * 4 * sizeof *t), *y = t + s->nprofs + 1, *objs = y + s->nprofs + 1,
          *old = objs + s->nprofs + 1;
   fprintf(out, "\nNot suspects (--all), biggest first:\n");
   for (uint32_t i = 0; i < n && i < top; i++) {

@@ -54,7 +54,7 @@ static void fill(const rmp_slot *sl, const uint32_t *pos, uint32_t n, double *y,
 }
 
 uint32_t rmp_slot_series(const rmp_series *s, const rmp_slot *sl, double *t, double *y, double *objs, double *old) {
-  uint32_t *idx = rmp_xmalloc(s->nprofs * sizeof *idx), *pos = rmp_xmalloc(s->nprofs * sizeof *pos);
+  uint32_t *idx = pprof_xmalloc(s->nprofs * sizeof *idx), *pos = pprof_xmalloc(s->nprofs * sizeof *pos);
   uint32_t n = rmp_proc_profiles(s, sl->proc, idx);
   for (uint32_t i = 0; i < n; i++) pos[idx[i]] = i;
   proc_times(s, idx, n, t);
@@ -119,14 +119,15 @@ static int cmp_suspect(const void *a, const void *b) {
 
 uint32_t rmp_rank(const rmp_series *s, int all, rmp_suspect **out) {
   uint32_t nkeys = s->keys.count;
-  rmp_suspect *sus = rmp_xcalloc(nkeys ? nkeys : 1, sizeof *sus);
+  rmp_suspect *sus = pprof_xcalloc(nkeys ? nkeys : 1, sizeof *sus);
   for (uint32_t k = 0; k < nkeys; k++) sus[k].key = k;
-  uint32_t *idx = rmp_xmalloc((s->nprofs + 1) * sizeof *idx), *pos = rmp_xmalloc((s->nprofs + 1) * sizeof *pos);
-  double *t = rmp_xmalloc((s->nprofs + 1) * 4 * sizeof *t), *y = t + s->nprofs + 1, *objs = y + s->nprofs + 1,
+  uint32_t *idx = pprof_xmalloc((s->nprofs + 1) * sizeof *idx), *pos = pprof_xmalloc((s->nprofs + 1) * sizeof *pos);
+  double *t = pprof_xmalloc((s->nprofs + 1) * 4 * sizeof *t), *y = t + s->nprofs + 1, *objs = y + s->nprofs + 1,
          *old = objs + s->nprofs + 1;
   /* Slots grouped by process (a counting sort), so each process's profile
    * order is computed once. */
-  uint32_t *start = rmp_xcalloc(s->nprocs + 1, sizeof *start), *by_proc = rmp_xmalloc((s->nslots + 1) * sizeof *by_proc);
+  uint32_t *start = pprof_xcalloc(s->nprocs + 1, sizeof *start);
+  uint32_t *by_proc = pprof_xmalloc((s->nslots + 1) * sizeof *by_proc);
   for (uint32_t si = 0; si < s->nslots; si++) start[s->slots[si].proc + 1]++;
   for (uint32_t p = 0; p < s->nprocs; p++) start[p + 1] += start[p];
   for (uint32_t si = 0; si < s->nslots; si++) by_proc[start[s->slots[si].proc]++] = si;
@@ -145,8 +146,8 @@ uint32_t rmp_rank(const rmp_series *s, int all, rmp_suspect **out) {
       if (f.score <= 0 && !all) continue;
       rmp_suspect *x = &sus[sl->key];
       x->score += f.score;
-      x->slots = rmp_xrealloc(x->slots, (x->nfits + 1) * sizeof *x->slots);
-      x->fits = rmp_xrealloc(x->fits, (x->nfits + 1) * sizeof *x->fits);
+      x->slots = pprof_xrealloc(x->slots, (x->nfits + 1) * sizeof *x->slots);
+      x->fits = pprof_xrealloc(x->fits, (x->nfits + 1) * sizeof *x->fits);
       /* keep the processes best first */
       uint32_t j = x->nfits++;
       while (j > 0 && (x->fits[j - 1].score < f.score || (x->fits[j - 1].score == f.score && x->fits[j - 1].last < f.last))) {

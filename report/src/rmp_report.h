@@ -6,124 +6,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* ---- util.c ----------------------------------------------------------- */
-
-void *rmp_xmalloc(size_t n);
-void *rmp_xcalloc(size_t n, size_t sz);
-void *rmp_xrealloc(void *p, size_t n);
-char *rmp_xstrdup(const char *s);
-/* Grow *v so it holds at least need elements of size sz. */
-void rmp_grow(void **v, uint32_t *cap, uint32_t need, size_t sz);
-#define RMP_PUSH(vec, n, cap, val)                                                       \
-  do {                                                                                   \
-    rmp_grow((void **)&(vec), &(cap), (n) + 1, sizeof(*(vec)));                          \
-    (vec)[(n)++] = (val);                                                                \
-  } while (0)
-
-uint64_t rmp_hash_bytes(const void *p, size_t n, uint64_t seed);
-uint64_t rmp_hash_u64(uint64_t x);
-
-/* u64 -> u32 open-addressing map; key 0 is allowed (stored separately). */
-typedef struct rmp_map {
-  uint64_t *keys;
-  uint32_t *vals;
-  uint8_t *used;
-  uint32_t mask, count;
-} rmp_map;
-void rmp_map_init(rmp_map *m);
-void rmp_map_free(rmp_map *m);
-/* Returns a pointer to the value slot; *found says whether it existed. */
-uint32_t *rmp_map_put(rmp_map *m, uint64_t key, int *found);
-const uint32_t *rmp_map_get(const rmp_map *m, uint64_t key);
-
-/* Interned byte strings; ids are dense from 0. */
-typedef struct rmp_strs {
-  char *arena;
-  size_t arena_len, arena_cap;
-  size_t *offs;
-  uint32_t *lens;
-  uint32_t count, cap;
-  rmp_map index; /* hash -> first id with that hash; collisions chain in next */
-  uint32_t *next;
-} rmp_strs;
-void rmp_strs_init(rmp_strs *s);
-void rmp_strs_free(rmp_strs *s);
-uint32_t rmp_strs_intern(rmp_strs *s, const char *p, size_t len);
-/* Appends without interning (a decoded string table may repeat strings). */
-uint32_t rmp_strs_append(rmp_strs *s, const char *p, size_t len);
-static inline const char *rmp_strs_get(const rmp_strs *s, uint32_t id) { return s->arena + s->offs[id]; }
-static inline uint32_t rmp_strs_len(const rmp_strs *s, uint32_t id) { return s->lens[id]; }
-
-/* ---- model.c: one profile in memory ------------------------------------ */
-
-typedef struct rmp_vt { int64_t type, unit; } rmp_vt;
-typedef struct rmp_label { int64_t key, str, num, num_unit; } rmp_label;
-typedef struct rmp_line { uint64_t func_id; int64_t line; } rmp_line;
-typedef struct rmp_fn { uint64_t id; int64_t name, system_name, filename, start_line; } rmp_fn;
-typedef struct rmp_loc {
-  uint64_t id, mapping_id, address;
-  uint32_t line_off, nlines;
-} rmp_loc;
-typedef struct rmp_sample {
-  uint32_t loc_off, nloc;  /* into prof.locids */
-  uint32_t lab_off, nlab;  /* into prof.labels */
-  uint32_t val_off;        /* into prof.values, nsample_types of them */
-} rmp_sample;
-
-typedef struct rmp_prof {
-  rmp_strs strs;
-  rmp_vt *types; uint32_t ntypes, types_cap;
-  rmp_fn *fns; uint32_t nfns, fns_cap;
-  rmp_loc *locs; uint32_t nlocs, locs_cap;
-  rmp_line *lines; uint32_t nlines, lines_cap;
-  rmp_sample *samples; uint32_t nsamples, samples_cap;
-  uint64_t *locids; uint32_t nlocids, locids_cap;
-  int64_t *values; uint32_t nvalues, values_cap;
-  rmp_label *labels; uint32_t nlabels, labels_cap;
-  int64_t *comments; uint32_t ncomments, comments_cap;
-  int64_t time_nanos, duration_nanos, period, default_sample_type;
-  int has_period_type;
-  rmp_vt period_type;
-  rmp_map fn_index, loc_index, sample_index; /* id -> array index */
-  uint32_t *fn_direct, *loc_direct;          /* id -> index + 1, when ids are dense */
-  uint64_t fn_direct_n, loc_direct_n;
-  uint32_t *sample_next;                     /* sample hash chains */
-  uint32_t sample_next_cap;
-  uint32_t nmappings;                        /* counted, not kept */
-} rmp_prof;
-
-void rmp_prof_init(rmp_prof *p);
-void rmp_prof_free(rmp_prof *p);
-/* Add a sample (values has p->ntypes entries), summing into an existing one
- * with the same locations and labels. */
-void rmp_prof_add_sample(rmp_prof *p, const uint64_t *locids, uint32_t nloc, const rmp_label *labels,
-                         uint32_t nlab, const int64_t *values);
-/* Index functions and locations by id; 0 on success, else sets *why. */
-int rmp_prof_index(rmp_prof *p, const char **why);
-const rmp_fn *rmp_prof_fn(const rmp_prof *p, uint64_t id);
-const rmp_loc *rmp_prof_loc(const rmp_prof *p, uint64_t id);
-const char *rmp_prof_str(const rmp_prof *p, int64_t idx);
-/* Index of sample type `name`, or -1. */
-int rmp_prof_type(const rmp_prof *p, const char *name);
-/* "a/count, b/bytes" into buf. */
-void rmp_prof_types_str(const rmp_prof *p, char *buf, size_t n);
-/* The sample type to show by default: default_sample_type, else the last. */
-int rmp_prof_default_type(const rmp_prof *p);
-
-/* Builder helpers for a profile whose ids the program chooses (merge, generator). */
-int64_t rmp_prof_intern(rmp_prof *p, const char *s, size_t len);
-uint64_t rmp_prof_add_fn(rmp_prof *p, const char *name, const char *sys, const char *file, int64_t start_line);
-uint64_t rmp_prof_add_loc(rmp_prof *p, const rmp_line *lines, uint32_t n, uint64_t address);
-void rmp_prof_add_type(rmp_prof *p, const char *type, const char *unit);
-void rmp_prof_add_comment(rmp_prof *p, const char *s);
-
-/* ---- decode.c / encode.c ---------------------------------------------- */
-
-/* Gunzip (or read plain) and decode path into p. Returns 0, or -1 with a
- * human-readable reason in err. */
-int rmp_decode_file(const char *path, rmp_prof *p, char *err, size_t errn);
-/* Encode p (gzipped) to path. 0 or -1 with err. */
-int rmp_encode_file(const char *path, const rmp_prof *p, char *err, size_t errn);
+#include "pprof_decode.h"
+#include "pprof_encode.h"
+#include "pprof_model.h"
 
 /* ---- inputs.c: files and directories given on the command line --------- */
 
@@ -132,7 +17,7 @@ int rmp_encode_file(const char *path, const rmp_prof *p, char *err, size_t errn)
  * *nerr. */
 uint32_t rmp_expand_inputs(char **args, int nargs, char ***out, int *nerr);
 /* pid from a "pid=<n>" comment, else from a mem-<pid>-... file name, else -1. */
-int64_t rmp_profile_pid(const rmp_prof *p, const char *path);
+int64_t rmp_profile_pid(const pprof_profile *p, const char *path);
 
 /* ---- series.c: per call site, per process series ---------------------- */
 
@@ -156,16 +41,16 @@ typedef struct rmp_procinfo { int64_t pid; uint32_t nprofs; } rmp_procinfo;
 
 typedef struct rmp_series {
   rmp_by by;
-  rmp_strs names;   /* shared names: functions, files, classes, frame text */
-  rmp_strs keys;    /* key text -> key id */
-  rmp_strs stacks;  /* stack text -> stack id */
+  pprof_strings names;   /* shared names: functions, files, classes, frame text */
+  pprof_strings keys;    /* key text -> key id */
+  pprof_strings stacks;  /* stack text -> stack id */
   rmp_slot *slots; uint32_t nslots, slots_cap;
-  rmp_map slot_index;  /* (key << 24 | proc) -> slot */
+  pprof_map slot_index;  /* (key << 24 | proc) -> slot */
   rmp_profinfo *profs; uint32_t nprofs, profs_cap;
   rmp_procinfo *procs; uint32_t nprocs, procs_cap;
-  rmp_map proc_index;  /* pid -> proc */
-  rmp_map stack_of;    /* (key << 32 | stack key) -> bytes index into acc */
-  rmp_map class_of;    /* (key << 32 | class name) -> index into acc */
+  pprof_map proc_index;  /* pid -> proc */
+  pprof_map stack_of;    /* (key << 32 | stack key) -> bytes index into acc */
+  pprof_map class_of;    /* (key << 32 | class name) -> index into acc */
   double *acc; uint32_t nacc, acc_cap;
   uint64_t *acc_pair; /* the map key of each acc entry */
 } rmp_series;
@@ -174,7 +59,7 @@ void rmp_series_init(rmp_series *s, rmp_by by);
 void rmp_series_free(rmp_series *s);
 /* Add one decoded profile of process pid. Returns 0, or -1 with err when the
  * profile lacks the retained sample types. */
-int rmp_series_add(rmp_series *s, const rmp_prof *p, int64_t pid, const char *path, char *err, size_t errn);
+int rmp_series_add(rmp_series *s, const pprof_profile *p, int64_t pid, const char *path, char *err, size_t errn);
 /* A key's text, malloc'd: for stacks "func\tfile\tline" per frame, leaf
  * first, one per line; "func\tfile" by function; the file; the class. */
 char *rmp_series_key_text(const rmp_series *s, uint32_t key);
