@@ -1,6 +1,6 @@
 /* Command-line inputs: files, or directories of profiles; and which process
  * a profile came from. */
-#include "rmp_report.h"
+#include "report.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,7 +19,7 @@ static int is_profile_name(const char *n) {
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-uint32_t rmp_expand_inputs(char **args, int nargs, char ***out, int *nerr) {
+uint32_t report_expand_inputs(char **args, int nargs, char ***out, int *nerr) {
   char **v = NULL;
   uint32_t n = 0, cap = 0;
   for (int i = 0; i < nargs; i++) {
@@ -59,7 +59,7 @@ uint32_t rmp_expand_inputs(char **args, int nargs, char ***out, int *nerr) {
   return n;
 }
 
-int64_t rmp_profile_pid(const pprof_profile *p, const char *path) {
+int64_t report_profile_pid(const pprof_profile *p, const char *path) {
   for (uint32_t i = 0; i < p->ncomments; i++) {
     const char *c = pprof_str(p, p->comments[i]);
     if (strncmp(c, "pid=", 4) == 0) {

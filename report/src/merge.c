@@ -4,7 +4,7 @@
  * identical samples (same stack, same labels) are summed and all-zero
  * samples dropped. Mappings are not carried over (Ruby profiles have none);
  * a location's address is kept. */
-#include "rmp_report.h"
+#include "report.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -92,7 +92,7 @@ static void drop_zero_samples(pprof_profile *m) {
   m->nsamples = n;
 }
 
-int rmp_cmd_merge(int argc, char **argv) {
+int report_cmd_merge(int argc, char **argv) {
   const char *outp = NULL;
   char **files = pprof_xmalloc((size_t)(argc + 1) * sizeof *files);
   int nfiles = 0;
@@ -112,7 +112,7 @@ int rmp_cmd_merge(int argc, char **argv) {
   }
   int nerr = 0;
   char **paths;
-  uint32_t n = rmp_expand_inputs(files, nfiles, &paths, &nerr);
+  uint32_t n = report_expand_inputs(files, nfiles, &paths, &nerr);
   free(files);
   pprof_profile m;
   pprof_profile_init(&m);

@@ -2,19 +2,19 @@
  * function, a file or a class) and every process, one point per profile
  * with the retained bytes, retained objects and old objects. Profiles are
  * folded in one at a time and dropped, so memory grows with keys, not files. */
-#include "rmp_report.h"
+#include "report.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-void rmp_series_init(rmp_series *s, rmp_by by) {
+void report_series_init(report_series *s, report_by by) {
   memset(s, 0, sizeof *s);
   s->by = by;
   pprof_strings_init(&s->names);
   pprof_strings_init(&s->keys);
 }
 
-void rmp_series_free(rmp_series *s) {
+void report_series_free(report_series *s) {
   for (uint32_t i = 0; i < s->nslots; i++) free(s->slots[i].pts);
   for (uint32_t i = 0; i < s->nprofs; i++) free(s->profs[i].path);
   free(s->slots);
@@ -50,7 +50,7 @@ static void buf_str(buf *b, const char *s) { buf_add(b, s, strlen(s)); }
 /* Frames with no Ruby source (C functions) say little about who leaks. */
 static int native_file(const char *f) { return f[0] == 0 || strncmp(f, "<internal:", 10) == 0 || strcmp(f, "<cfunc>") == 0; }
 
-static void acc_add(rmp_series *s, pprof_map *m, uint64_t pair, double v) {
+static void acc_add(report_series *s, pprof_map *m, uint64_t pair, double v) {
   int found;
   uint32_t *i = pprof_map_put(m, pair, &found);
   if (!found) {
@@ -65,7 +65,7 @@ static void acc_add(rmp_series *s, pprof_map *m, uint64_t pair, double v) {
 
 typedef struct frame_text { uint32_t leaf, fn; } frame_text;
 
-int rmp_series_add(rmp_series *s, const pprof_profile *p, int64_t pid, const char *path, char *err, size_t errn) {
+int report_series_add(report_series *s, const pprof_profile *p, int64_t pid, const char *path, char *err, size_t errn) {
   int tsize = pprof_type_index(p, "retained_size"), tobjs = pprof_type_index(p, "retained_objects");
   if (tsize < 0 || tobjs < 0) {
     char types[512];
@@ -96,7 +96,7 @@ int rmp_series_add(rmp_series *s, const pprof_profile *p, int64_t pid, const cha
   uint32_t *pi = pprof_map_put(&s->proc_index, (uint64_t)pid, &found);
   if (!found) {
     *pi = s->nprocs;
-    rmp_procinfo pr = {pid, 0};
+    report_process pr = {pid, 0};
     PPROF_PUSH(s->procs, s->nprocs, s->procs_cap, pr);
   }
   uint32_t proc = *pi;
@@ -105,7 +105,7 @@ int rmp_series_add(rmp_series *s, const pprof_profile *p, int64_t pid, const cha
   /* rmp's time_nanos..+duration_nanos is the interval the profile covers
    * and the retained objects are those alive at its end, so the end is the
    * snapshot's time (for a profile without a duration it is time_nanos). */
-  rmp_profinfo info = {proc, p->time_nanos + p->duration_nanos, 0, 0, pprof_xstrdup(path)};
+  report_profile_info info = {proc, p->time_nanos + p->duration_nanos, 0, 0, pprof_xstrdup(path)};
   PPROF_PUSH(s->profs, s->nprofs, s->profs_cap, info);
 
   frame_text *ft = pprof_xmalloc((p->nlocations ? p->nlocations : 1) * sizeof *ft);
@@ -118,7 +118,7 @@ int rmp_series_add(rmp_series *s, const pprof_profile *p, int64_t pid, const cha
   static const char no_stack_text[] = "(no stack)\t\t0";
   uint32_t no_stack = pprof_strings_intern(&s->names, no_stack_text, sizeof no_stack_text - 1);
   pprof_map local = {0}; /* key -> index into pts */
-  rmp_point *pts = NULL;
+  report_point *pts = NULL;
   uint32_t npts = 0, pts_cap = 0;
   uint32_t *pkeys = NULL, pkeys_cap = 0, npk = 0;
 
@@ -187,8 +187,8 @@ int rmp_series_add(rmp_series *s, const pprof_profile *p, int64_t pid, const cha
     uint32_t stack = pprof_strings_intern(&s->stacks, (const char *)fids, nf * sizeof *fids);
     uint32_t key;
     switch (s->by) {
-    case RMP_BY_STACK: key = pprof_strings_intern(&s->keys, (const char *)fids, nf * sizeof *fids); break;
-    case RMP_BY_FUNCTION: {
+    case REPORT_BY_STACK: key = pprof_strings_intern(&s->keys, (const char *)fids, nf * sizeof *fids); break;
+    case REPORT_BY_FUNCTION: {
       const char *t = fnkey >= 0 ? pprof_strings_get(&s->names, (uint32_t)fnkey)
                                  : leafkey >= 0 ? pprof_strings_get(&s->names, (uint32_t)leafkey) : "(no stack)\t\t";
       const char *tab2 = strchr(t, '\t');
@@ -196,7 +196,7 @@ int rmp_series_add(rmp_series *s, const pprof_profile *p, int64_t pid, const cha
       key = pprof_strings_intern(&s->keys, t, tab2 ? (size_t)(tab2 - t) : strlen(t));
       break;
     }
-    case RMP_BY_FILE: {
+    case REPORT_BY_FILE: {
       const char *t = fnkey >= 0 ? pprof_strings_get(&s->names, (uint32_t)fnkey)
                                  : leafkey >= 0 ? pprof_strings_get(&s->names, (uint32_t)leafkey) : "\t(no stack)\t";
       const char *f = strchr(t, '\t');
@@ -215,7 +215,7 @@ int rmp_series_add(rmp_series *s, const pprof_profile *p, int64_t pid, const cha
     uint32_t *li = pprof_map_put(&local, key, &found);
     if (!found) {
       *li = npts;
-      rmp_point z = {prof, 0, 0, 0};
+      report_point z = {prof, 0, 0, 0};
       PPROF_PUSH(pts, npts, pts_cap, z);
       uint32_t c2 = pkeys_cap;
       pprof_grow((void **)&pkeys, &c2, npk + 1, sizeof *pkeys);
@@ -233,13 +233,13 @@ int rmp_series_add(rmp_series *s, const pprof_profile *p, int64_t pid, const cha
     uint32_t *si = pprof_map_put(&s->slot_index, (uint64_t)pkeys[i] << 24 | proc, &found);
     if (!found) {
       *si = s->nslots;
-      rmp_slot z;
+      report_slot z;
       memset(&z, 0, sizeof z);
       z.key = pkeys[i];
       z.proc = proc;
       PPROF_PUSH(s->slots, s->nslots, s->slots_cap, z);
     }
-    rmp_slot *sl = &s->slots[*si];
+    report_slot *sl = &s->slots[*si];
     PPROF_PUSH(sl->pts, sl->npts, sl->pts_cap, pts[i]);
   }
   free(ft);
@@ -253,7 +253,7 @@ int rmp_series_add(rmp_series *s, const pprof_profile *p, int64_t pid, const cha
 }
 
 /* A stack's frame ids back to text, one frame per line. */
-static char *render(const rmp_series *s, const pprof_strings *tab, uint32_t id) {
+static char *render(const report_series *s, const pprof_strings *tab, uint32_t id) {
   const char *raw = pprof_strings_get(tab, id);
   uint32_t n = pprof_strings_len(tab, id) / 4;
   buf b = {0};
@@ -267,12 +267,12 @@ static char *render(const rmp_series *s, const pprof_strings *tab, uint32_t id) 
   return b.p;
 }
 
-char *rmp_series_key_text(const rmp_series *s, uint32_t key) {
-  return s->by == RMP_BY_STACK ? render(s, &s->keys, key) : pprof_xstrdup(pprof_strings_get(&s->keys, key));
+char *report_series_key_text(const report_series *s, uint32_t key) {
+  return s->by == REPORT_BY_STACK ? render(s, &s->keys, key) : pprof_xstrdup(pprof_strings_get(&s->keys, key));
 }
 
 /* The acc entries are few next to the slots; a scan serves the top N. */
-uint32_t rmp_series_top_stack(const rmp_series *s, uint32_t key) {
+uint32_t report_series_top_stack(const report_series *s, uint32_t key) {
   uint32_t best = UINT32_MAX;
   double bv = -1;
   for (uint32_t i = 0; i < s->nacc; i++) {
@@ -288,7 +288,7 @@ uint32_t rmp_series_top_stack(const rmp_series *s, uint32_t key) {
   return best;
 }
 
-uint32_t rmp_series_classes(const rmp_series *s, uint32_t key, uint32_t *cls, double *bytes, uint32_t max) {
+uint32_t report_series_classes(const report_series *s, uint32_t key, uint32_t *cls, double *bytes, uint32_t max) {
   uint32_t n = 0;
   for (uint32_t i = 0; i < s->nacc; i++) {
     uint64_t pair = s->acc_pair[i];
@@ -311,4 +311,4 @@ uint32_t rmp_series_classes(const rmp_series *s, uint32_t key, uint32_t *cls, do
   return n;
 }
 
-char *rmp_series_stack_text(const rmp_series *s, uint32_t stack) { return render(s, &s->stacks, stack); }
+char *report_series_stack_text(const report_series *s, uint32_t stack) { return render(s, &s->stacks, stack); }

@@ -1,7 +1,7 @@
 /* The top command: flat and cumulative tables by function, like
  * go tool pprof -top. Flat counts a sample once, at its leaf function; cum
  * counts it once for every distinct function on its stack. */
-#include "rmp_report.h"
+#include "report.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +35,7 @@ static void table(const char *title, row *rows, uint32_t n, const pprof_strings 
   if (n > (uint32_t)nodes) printf("(%u more functions; --nodecount N shows more)\n", n - (uint32_t)nodes);
 }
 
-int rmp_cmd_top(int argc, char **argv) {
+int report_cmd_top(int argc, char **argv) {
   const char *file = NULL, *type = NULL;
   long nodes = 20;
   for (int i = 0; i < argc; i++) {
