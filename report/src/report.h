@@ -22,7 +22,7 @@ uint32_t report_expand_inputs(char **args, int nargs, char ***out, int *nerr);
 /* pid from a "pid=<n>" comment, else from a mem-<pid>-... file name, else -1. */
 int64_t report_profile_pid(const pprof_profile *p, const char *path);
 
-/* ---- series.c: per call site, per process series ---------------------- */
+/* ---- series.c, series_add.c: per call site, per process series -------- */
 
 typedef enum report_by { REPORT_BY_STACK, REPORT_BY_FUNCTION, REPORT_BY_FILE, REPORT_BY_CLASS } report_by;
 
@@ -62,7 +62,8 @@ void report_series_init(report_series *s, report_by by);
 void report_series_free(report_series *s);
 /* Add one decoded profile of process pid. Returns 0, or -1 with err when the
  * profile lacks the retained sample types. */
-int report_series_add(report_series *s, const pprof_profile *p, int64_t pid, const char *path, char *err, size_t errn);
+int report_series_add(report_series *s, const pprof_profile *p, int64_t pid, const char *path, char *err,
+                      size_t errn);
 /* A key's text, malloc'd: for stacks "func\tfile\tline" per frame, leaf
  * first, one per line; "func\tfile" by function; the file; the class. */
 char *report_series_key_text(const report_series *s, uint32_t key);
