@@ -1,3 +1,5 @@
+/* pprof_decode.h: the visitor that fills the model as nanopb reads, the
+ * validity checks, and why a read failed. */
 #include "pprof_decode.h"
 
 #include <errno.h>
