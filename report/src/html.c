@@ -2,7 +2,7 @@
  * external assets. A short inline script builds the suspect index from
  * the sections, so a browser that renders the page proves the markup and
  * the script are sound. */
-#include "rmp_report.h"
+#include "report.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -45,7 +45,7 @@ static void chart(FILE *o, const line *ls, uint32_t nl, const char *title) {
   for (int g = 0; g <= 4; g++) {
     double v = ymax * g / 4, y = H - B - (H - T - B) * g / 4;
     char b[32];
-    rmp_fmt_bytes(v, b, sizeof b);
+    report_fmt_bytes(v, b, sizeof b);
     fprintf(o, "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>", L, W - R, y, y);
     fprintf(o, "<text x=\"%.0f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">%s</text>\n", L - 6, y + 4, b);
   }
@@ -71,7 +71,7 @@ static void chart(FILE *o, const line *ls, uint32_t nl, const char *title) {
 }
 
 /* Seconds since the earliest profile of all, so processes share an axis. */
-static double secs(const rmp_series *s, uint32_t prof, int64_t t0) {
+static double secs(const report_series *s, uint32_t prof, int64_t t0) {
   return (double)(s->profs[prof].time_nanos - t0) / 1e9;
 }
 
@@ -100,7 +100,8 @@ static void frame_li(FILE *o, const char *f, size_t len) {
   fputs("</span></li>\n", o);
 }
 
-int rmp_write_html(const char *path, const rmp_series *s, const rmp_suspect *sus, uint32_t nsus, uint32_t top) {
+int report_write_html(const char *path, const report_series *s, const report_suspect *sus, uint32_t nsus,
+                      uint32_t top) {
   FILE *o = fopen(path, "w");
   if (!o) {
     fprintf(stderr, "rmp-report: cannot write %s: %s\n", path, strerror(errno));
@@ -110,8 +111,8 @@ int rmp_write_html(const char *path, const rmp_series *s, const rmp_suspect *sus
   for (uint32_t i = 0; i < s->nprofs; i++)
     if (i == 0 || s->profs[i].time_nanos < t0) t0 = s->profs[i].time_nanos;
   uint32_t cap = s->nprofs + 1;
-  double *buf = rmp_xmalloc((size_t)cap * 5 * 8 * sizeof *buf);
-  uint32_t *idx = rmp_xmalloc(cap * sizeof *idx);
+  double *buf = pprof_xmalloc((size_t)cap * 5 * 8 * sizeof *buf);
+  uint32_t *idx = pprof_xmalloc(cap * sizeof *idx);
 
   fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>rmp-report: leak suspects</title>\n"
         "<style>body{font-family:sans-serif;margin:2em;max-width:60em}code{font-size:90%}"
@@ -128,13 +129,13 @@ int rmp_write_html(const char *path, const rmp_series *s, const rmp_suspect *sus
   uint32_t nl = 0;
   char labels[8][48];
   for (uint32_t p = 0; p < s->nprocs && nl < 8; p++) {
-    uint32_t n = rmp_proc_profiles(s, p, idx);
+    uint32_t n = report_process_profiles(s, p, idx);
     double *x = buf + (size_t)nl * 2 * cap, *y = x + cap;
     for (uint32_t i = 0; i < n; i++) {
       x[i] = secs(s, idx[i], t0);
       y[i] = s->profs[idx[i]].total_size;
     }
-    rmp_fmt_pid(s->procs[p].pid, labels[nl], sizeof labels[nl]);
+    report_fmt_pid(s->procs[p].pid, labels[nl], sizeof labels[nl]);
     ls[nl] = (line){x, y, n, labels[nl]};
     nl++;
   }
@@ -145,10 +146,10 @@ int rmp_write_html(const char *path, const rmp_series *s, const rmp_suspect *sus
   if (nsus == 0) fputs("<p id=\"no-suspects\">No suspects: nothing's retained size grew steadily.</p>\n", o);
   double *t = buf + (size_t)16 * cap, *yy = t + cap, *objs = yy + cap, *old = objs + cap;
   for (uint32_t i = 0; i < nsus && i < top; i++) {
-    const rmp_suspect *x = &sus[i];
+    const report_suspect *x = &sus[i];
     char title[1024], sl[32];
-    rmp_suspect_title(s, x->key, title, sizeof title);
-    rmp_fmt_bytes(x->fits[0].slope_per_hour, sl, sizeof sl);
+    report_suspect_title(s, x->key, title, sizeof title);
+    report_fmt_bytes(x->fits[0].slope_per_hour, sl, sizeof sl);
     fprintf(o, "<section class=\"suspect\" id=\"suspect-%u\" data-title=\"", i + 1);
     escs(o, title);
     fprintf(o, "\">\n<h3>#%u <code>", i + 1);
@@ -160,21 +161,21 @@ int rmp_write_html(const char *path, const rmp_series *s, const rmp_suspect *sus
     fprintf(o, "; growing in %u process%s.</p>\n", x->nfits, x->nfits == 1 ? "" : "es");
     nl = 0;
     for (uint32_t j = 0; j < x->nfits && nl < 8; j++) {
-      const rmp_slot *slot = &s->slots[x->slots[j]];
-      uint32_t n = rmp_slot_series(s, slot, t, yy, objs, old);
-      uint32_t m = rmp_proc_profiles(s, slot->proc, idx);
+      const report_slot *slot = &s->slots[x->slots[j]];
+      uint32_t n = report_slot_series(s, slot, t, yy, objs, old);
+      uint32_t m = report_process_profiles(s, slot->proc, idx);
       double *px = buf + (size_t)nl * 2 * cap, *py = px + cap;
       for (uint32_t k = 0; k < n && k < m; k++) {
         px[k] = secs(s, idx[k], t0);
         py[k] = yy[k];
       }
-      rmp_fmt_pid(s->procs[slot->proc].pid, labels[nl], sizeof labels[nl]);
+      report_fmt_pid(s->procs[slot->proc].pid, labels[nl], sizeof labels[nl]);
       ls[nl] = (line){px, py, n < m ? n : m, labels[nl]};
       nl++;
     }
     chart(o, ls, nl, "retained_size of this suspect");
     {
-      uint32_t n = rmp_slot_series(s, &s->slots[x->slots[0]], t, yy, objs, old);
+      uint32_t n = report_slot_series(s, &s->slots[x->slots[0]], t, yy, objs, old);
       if (n > 1 && objs[0] > 0 && objs[n - 1] <= objs[0] * 1.1 && yy[n - 1] > 2 * yy[0])
         fputs("<p class=\"note\">The same objects keep growing: a collection (Hash, Array, String) that is never "
               "pruned.</p>\n",
@@ -182,18 +183,18 @@ int rmp_write_html(const char *path, const rmp_series *s, const rmp_suspect *sus
     }
     uint32_t cls[6];
     double cb[6];
-    uint32_t nc = rmp_series_classes(s, x->key, cls, cb, 6);
+    uint32_t nc = report_series_classes(s, x->key, cls, cb, 6);
     fputs("<p>Classes: ", o);
     for (uint32_t j = 0; j < nc; j++) {
       char b[32];
-      rmp_fmt_bytes(cb[j], b, sizeof b);
+      report_fmt_bytes(cb[j], b, sizeof b);
       fputs(j ? ", <code class=\"class\">" : "<code class=\"class\">", o);
-      escs(o, rmp_strs_get(&s->names, cls[j]));
+      escs(o, pprof_strings_get(&s->names, cls[j]));
       fprintf(o, "</code> (%s summed over profiles)", b);
     }
     fputs("</p>\n<p>Stack (leaf first):</p>\n<ol class=\"stack\">\n", o);
-    uint32_t st = s->by == RMP_BY_STACK ? UINT32_MAX : rmp_series_top_stack(s, x->key);
-    char *text = st == UINT32_MAX ? rmp_series_key_text(s, x->key) : rmp_series_stack_text(s, st);
+    uint32_t st = s->by == REPORT_BY_STACK ? UINT32_MAX : report_series_top_stack(s, x->key);
+    char *text = st == UINT32_MAX ? report_series_key_text(s, x->key) : report_series_stack_text(s, st);
     for (const char *p = text; *p;) {
       const char *nlp = strchr(p, '\n');
       size_t len = nlp ? (size_t)(nlp - p) : strlen(p);

@@ -1,6 +1,6 @@
 /* Command-line inputs: files, or directories of profiles; and which process
  * a profile came from. */
-#include "rmp_report.h"
+#include "report.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,7 +19,7 @@ static int is_profile_name(const char *n) {
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-uint32_t rmp_expand_inputs(char **args, int nargs, char ***out, int *nerr) {
+uint32_t report_expand_inputs(char **args, int nargs, char ***out, int *nerr) {
   char **v = NULL;
   uint32_t n = 0, cap = 0;
   for (int i = 0; i < nargs; i++) {
@@ -30,7 +30,7 @@ uint32_t rmp_expand_inputs(char **args, int nargs, char ***out, int *nerr) {
       continue;
     }
     if (!S_ISDIR(sb.st_mode)) {
-      RMP_PUSH(v, n, cap, rmp_xstrdup(args[i]));
+      PPROF_PUSH(v, n, cap, pprof_xstrdup(args[i]));
       continue;
     }
     DIR *d = opendir(args[i]);
@@ -44,9 +44,9 @@ uint32_t rmp_expand_inputs(char **args, int nargs, char ***out, int *nerr) {
     while ((e = readdir(d)) != NULL) {
       if (e->d_name[0] == '.' || !is_profile_name(e->d_name)) continue;
       size_t len = strlen(args[i]) + strlen(e->d_name) + 2;
-      char *path = rmp_xmalloc(len);
+      char *path = pprof_xmalloc(len);
       snprintf(path, len, "%s/%s", args[i], e->d_name);
-      RMP_PUSH(v, n, cap, path);
+      PPROF_PUSH(v, n, cap, path);
     }
     closedir(d);
     if (n == before) {
@@ -59,9 +59,9 @@ uint32_t rmp_expand_inputs(char **args, int nargs, char ***out, int *nerr) {
   return n;
 }
 
-int64_t rmp_profile_pid(const rmp_prof *p, const char *path) {
+int64_t report_profile_pid(const pprof_profile *p, const char *path) {
   for (uint32_t i = 0; i < p->ncomments; i++) {
-    const char *c = rmp_prof_str(p, p->comments[i]);
+    const char *c = pprof_str(p, p->comments[i]);
     if (strncmp(c, "pid=", 4) == 0) {
       char *end;
       long long v = strtoll(c + 4, &end, 10);

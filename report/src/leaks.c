@@ -1,24 +1,24 @@
 /* The leaks command: load a series of profiles, rank, print, draw. */
-#include "rmp_report.h"
+#include "report.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static int parse_by(const char *v, rmp_by *by) {
-  if (strcmp(v, "stack") == 0) *by = RMP_BY_STACK;
-  else if (strcmp(v, "function") == 0) *by = RMP_BY_FUNCTION;
-  else if (strcmp(v, "file") == 0) *by = RMP_BY_FILE;
-  else if (strcmp(v, "class") == 0) *by = RMP_BY_CLASS;
+static int parse_by(const char *v, report_by *by) {
+  if (strcmp(v, "stack") == 0) *by = REPORT_BY_STACK;
+  else if (strcmp(v, "function") == 0) *by = REPORT_BY_FUNCTION;
+  else if (strcmp(v, "file") == 0) *by = REPORT_BY_FILE;
+  else if (strcmp(v, "class") == 0) *by = REPORT_BY_CLASS;
   else return -1;
   return 0;
 }
 
-int rmp_cmd_leaks(int argc, char **argv) {
-  rmp_by by = RMP_BY_STACK;
+int report_cmd_leaks(int argc, char **argv) {
+  report_by by = REPORT_BY_STACK;
   long top = 10;
   const char *html = NULL;
   int all = 0;
-  char **files = rmp_xmalloc((size_t)(argc + 1) * sizeof *files);
+  char **files = pprof_xmalloc((size_t)(argc + 1) * sizeof *files);
   int nfiles = 0;
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
@@ -56,18 +56,18 @@ int rmp_cmd_leaks(int argc, char **argv) {
   }
   int nerr = 0;
   char **paths;
-  uint32_t n = rmp_expand_inputs(files, nfiles, &paths, &nerr);
+  uint32_t n = report_expand_inputs(files, nfiles, &paths, &nerr);
   free(files);
-  rmp_series s;
-  rmp_series_init(&s, by);
+  report_series s;
+  report_series_init(&s, by);
   uint32_t bad = 0;
   for (uint32_t i = 0; i < n; i++) {
-    rmp_prof p;
+    pprof_profile p;
     char err[1024];
-    int r = rmp_decode_file(paths[i], &p, err, sizeof err);
+    int r = pprof_decode_file(paths[i], PPROF_SUM_SAMPLES, &p, err, sizeof err);
     if (r == 0) {
-      r = rmp_series_add(&s, &p, rmp_profile_pid(&p, paths[i]), paths[i], err, sizeof err);
-      rmp_prof_free(&p);
+      r = report_series_add(&s, &p, report_profile_pid(&p, paths[i]), paths[i], err, sizeof err);
+      pprof_profile_free(&p);
     }
     if (r != 0) {
       fprintf(stderr, "rmp-report: %s: %s; skipped\n", paths[i], err);
@@ -91,17 +91,17 @@ int rmp_cmd_leaks(int argc, char **argv) {
     rc = 1;
   } else {
     if (bad || nerr) fprintf(stderr, "rmp-report: %u file(s) skipped, %u used\n", bad + (uint32_t)nerr, s.nprofs);
-    rmp_suspect *sus;
-    uint32_t nall = rmp_rank(&s, all, &sus), nsus = 0;
+    report_suspect *sus;
+    uint32_t nall = report_rank(&s, all, &sus), nsus = 0;
     while (nsus < nall && sus[nsus].score > 0) nsus++;
-    rmp_print_leaks(stdout, &s, sus, nsus, (uint32_t)top);
-    if (all) rmp_print_rejected(stdout, &s, sus + nsus, nall - nsus, (uint32_t)top);
+    report_print_leaks(stdout, &s, sus, nsus, (uint32_t)top);
+    if (all) report_print_rejected(stdout, &s, sus + nsus, nall - nsus, (uint32_t)top);
     if (html) {
-      if (rmp_write_html(html, &s, sus, nsus, (uint32_t)top) != 0) rc = 1;
+      if (report_write_html(html, &s, sus, nsus, (uint32_t)top) != 0) rc = 1;
       else printf("\nHTML report: %s\n", html);
     }
-    rmp_suspects_free(sus, nall);
+    report_suspects_free(sus, nall);
   }
-  rmp_series_free(&s);
+  report_series_free(&s);
   return rc;
 }

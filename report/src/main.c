@@ -1,5 +1,5 @@
 /* rmp-report: command-line entry. */
-#include "rmp_report.h"
+#include "report.h"
 
 #include <string.h>
 
@@ -28,9 +28,9 @@ int main(int argc, char **argv) {
     fputs(usage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
-  if (strcmp(argv[1], "leaks") == 0) return rmp_cmd_leaks(argc - 2, argv + 2);
-  if (strcmp(argv[1], "merge") == 0) return rmp_cmd_merge(argc - 2, argv + 2);
-  if (strcmp(argv[1], "top") == 0) return rmp_cmd_top(argc - 2, argv + 2);
+  if (strcmp(argv[1], "leaks") == 0) return report_cmd_leaks(argc - 2, argv + 2);
+  if (strcmp(argv[1], "merge") == 0) return report_cmd_merge(argc - 2, argv + 2);
+  if (strcmp(argv[1], "top") == 0) return report_cmd_top(argc - 2, argv + 2);
   fprintf(stderr, "rmp-report: unknown command '%s'\n\n%s", argv[1], usage);
   return 2;
 }

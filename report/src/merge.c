@@ -4,85 +4,85 @@
  * identical samples (same stack, same labels) are summed and all-zero
  * samples dropped. Mappings are not carried over (Ruby profiles have none);
  * a location's address is kept. */
-#include "rmp_report.h"
+#include "report.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static int types_match(const rmp_prof *a, const rmp_prof *b) {
+static int types_match(const pprof_profile *a, const pprof_profile *b) {
   if (a->ntypes != b->ntypes) return 0;
   for (uint32_t i = 0; i < a->ntypes; i++)
-    if (strcmp(rmp_prof_str(a, a->types[i].type), rmp_prof_str(b, b->types[i].type)) ||
-        strcmp(rmp_prof_str(a, a->types[i].unit), rmp_prof_str(b, b->types[i].unit)))
+    if (strcmp(pprof_str(a, a->types[i].type), pprof_str(b, b->types[i].type)) ||
+        strcmp(pprof_str(a, a->types[i].unit), pprof_str(b, b->types[i].unit)))
       return 0;
   return 1;
 }
 
-static int64_t copy_str(rmp_prof *dst, const rmp_prof *src, int64_t idx) {
-  const char *s = rmp_prof_str(src, idx);
-  return rmp_prof_intern(dst, s, idx > 0 ? rmp_strs_len(&src->strs, (uint32_t)idx) : 0);
+static int64_t copy_str(pprof_profile *dst, const pprof_profile *src, int64_t idx) {
+  const char *s = pprof_str(src, idx);
+  return pprof_intern(dst, s, idx > 0 ? pprof_strings_len(&src->strings, (uint32_t)idx) : 0);
 }
 
 static int cmp_label(const void *a, const void *b) {
-  const rmp_label *x = a, *y = b;
+  const pprof_label *x = a, *y = b;
   if (x->key != y->key) return x->key < y->key ? -1 : 1;
   if (x->str != y->str) return x->str < y->str ? -1 : 1;
   if (x->num != y->num) return x->num < y->num ? -1 : 1;
   return (x->num_unit > y->num_unit) - (x->num_unit < y->num_unit);
 }
 
-static void fold(rmp_prof *m, const rmp_prof *p) {
-  rmp_map fnmap = {0}, locmap = {0};
-  for (uint32_t i = 0; i < p->nfns; i++) {
-    const rmp_fn *f = &p->fns[i];
+static void fold(pprof_profile *m, const pprof_profile *p) {
+  pprof_map fnmap = {0}, locmap = {0};
+  for (uint32_t i = 0; i < p->nfunctions; i++) {
+    const pprof_function *f = &p->functions[i];
     int found;
-    uint64_t id = rmp_prof_add_fn(m, rmp_prof_str(p, f->name), rmp_prof_str(p, f->system_name),
-                                  rmp_prof_str(p, f->filename), f->start_line);
-    *rmp_map_put(&fnmap, f->id, &found) = (uint32_t)id;
+    uint64_t id = pprof_add_function(m, pprof_str(p, f->name), pprof_str(p, f->system_name),
+                                  pprof_str(p, f->filename), f->start_line);
+    *pprof_map_put(&fnmap, f->id, &found) = (uint32_t)id;
   }
-  rmp_line *lines = NULL;
+  pprof_line *lines = NULL;
   uint32_t lcap = 0;
-  for (uint32_t i = 0; i < p->nlocs; i++) {
-    const rmp_loc *l = &p->locs[i];
-    rmp_grow((void **)&lines, &lcap, l->nlines + 1, sizeof *lines);
+  for (uint32_t i = 0; i < p->nlocations; i++) {
+    const pprof_location *l = &p->locations[i];
+    pprof_grow((void **)&lines, &lcap, l->nlines + 1, sizeof *lines);
     for (uint32_t k = 0; k < l->nlines; k++) {
-      lines[k].func_id = *rmp_map_get(&fnmap, p->lines[l->line_off + k].func_id);
+      lines[k].function_id = *pprof_map_get(&fnmap, p->lines[l->line_off + k].function_id);
       lines[k].line = p->lines[l->line_off + k].line;
     }
     int found;
-    *rmp_map_put(&locmap, l->id, &found) = (uint32_t)rmp_prof_add_loc(m, lines, l->nlines, l->address);
+    *pprof_map_put(&locmap, l->id, &found) = (uint32_t)pprof_add_location(m, lines, l->nlines, l->address);
   }
   uint64_t *locs = NULL;
-  rmp_label *labs = NULL;
+  pprof_label *labs = NULL;
   uint32_t ncap = 0, labcap = 0;
   for (uint32_t i = 0; i < p->nsamples; i++) {
-    const rmp_sample *s = &p->samples[i];
+    const pprof_sample *s = &p->samples[i];
     const int64_t *v = p->values + s->val_off;
     int zero = 1;
     for (uint32_t k = 0; k < p->ntypes; k++) zero &= v[k] == 0;
     if (zero) continue;
-    rmp_grow((void **)&locs, &ncap, s->nloc + 1, sizeof *locs);
-    rmp_grow((void **)&labs, &labcap, s->nlab + 1, sizeof *labs);
-    for (uint32_t k = 0; k < s->nloc; k++) locs[k] = *rmp_map_get(&locmap, p->locids[s->loc_off + k]);
+    pprof_grow((void **)&locs, &ncap, s->nloc + 1, sizeof *locs);
+    pprof_grow((void **)&labs, &labcap, s->nlab + 1, sizeof *labs);
+    for (uint32_t k = 0; k < s->nloc; k++) locs[k] = *pprof_map_get(&locmap, p->location_ids[s->loc_off + k]);
     for (uint32_t k = 0; k < s->nlab; k++) {
-      const rmp_label *l = &p->labels[s->lab_off + k];
+      const pprof_label *l = &p->labels[s->lab_off + k];
       labs[k].key = copy_str(m, p, l->key);
       labs[k].str = l->str ? copy_str(m, p, l->str) : 0;
       labs[k].num = l->num;
       labs[k].num_unit = l->num_unit ? copy_str(m, p, l->num_unit) : 0;
     }
     qsort(labs, s->nlab, sizeof *labs, cmp_label);
-    rmp_prof_add_sample(m, locs, s->nloc, labs, s->nlab, v);
+    pprof_add_sample(m, locs, s->nloc, labs, s->nlab, v);
   }
   free(lines);
   free(locs);
   free(labs);
-  rmp_map_free(&fnmap);
-  rmp_map_free(&locmap);
+  pprof_map_free(&fnmap);
+  pprof_map_free(&locmap);
 }
 
 /* Sums that cancelled out leave all-zero samples; pprof drops them too. */
-static void drop_zero_samples(rmp_prof *m) {
+static void drop_zero_samples(pprof_profile *m) {
   uint32_t n = 0;
   for (uint32_t i = 0; i < m->nsamples; i++) {
     int zero = 1;
@@ -92,9 +92,9 @@ static void drop_zero_samples(rmp_prof *m) {
   m->nsamples = n;
 }
 
-int rmp_cmd_merge(int argc, char **argv) {
+int report_cmd_merge(int argc, char **argv) {
   const char *outp = NULL;
-  char **files = rmp_xmalloc((size_t)(argc + 1) * sizeof *files);
+  char **files = pprof_xmalloc((size_t)(argc + 1) * sizeof *files);
   int nfiles = 0;
   for (int i = 0; i < argc; i++) {
     if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) outp = argv[++i];
@@ -112,23 +112,23 @@ int rmp_cmd_merge(int argc, char **argv) {
   }
   int nerr = 0;
   char **paths;
-  uint32_t n = rmp_expand_inputs(files, nfiles, &paths, &nerr);
+  uint32_t n = report_expand_inputs(files, nfiles, &paths, &nerr);
   free(files);
-  rmp_prof m;
-  rmp_prof_init(&m);
+  pprof_profile m;
+  pprof_profile_init(&m);
   uint32_t used = 0, bad = 0;
   int64_t tmin = 0;
   for (uint32_t i = 0; i < n; i++) {
-    rmp_prof p;
+    pprof_profile p;
     char err[1024];
-    if (rmp_decode_file(paths[i], &p, err, sizeof err) != 0) {
+    if (pprof_decode_file(paths[i], PPROF_SUM_SAMPLES, &p, err, sizeof err) != 0) {
       fprintf(stderr, "rmp-report: %s: %s; skipped\n", paths[i], err);
       bad++;
       continue;
     }
     if (used == 0) {
       for (uint32_t k = 0; k < p.ntypes; k++)
-        rmp_prof_add_type(&m, rmp_prof_str(&p, p.types[k].type), rmp_prof_str(&p, p.types[k].unit));
+        pprof_add_type(&m, pprof_str(&p, p.types[k].type), pprof_str(&p, p.types[k].unit));
       if (p.has_period_type) {
         m.has_period_type = 1;
         m.period_type.type = copy_str(&m, &p, p.period_type.type);
@@ -136,11 +136,11 @@ int rmp_cmd_merge(int argc, char **argv) {
       }
     } else if (!types_match(&m, &p)) {
       char a[512], b[512];
-      rmp_prof_types_str(&m, a, sizeof a);
-      rmp_prof_types_str(&p, b, sizeof b);
+      pprof_types_text(&m, a, sizeof a);
+      pprof_types_text(&p, b, sizeof b);
       fprintf(stderr, "rmp-report: %s: sample types (%s) differ from the first profile's (%s); skipped\n", paths[i], b,
               a);
-      rmp_prof_free(&p);
+      pprof_profile_free(&p);
       bad++;
       continue;
     }
@@ -151,15 +151,15 @@ int rmp_cmd_merge(int argc, char **argv) {
     m.duration_nanos += p.duration_nanos;
     if (p.period > m.period) m.period = p.period;
     for (uint32_t k = 0; k < p.ncomments; k++) {
-      const char *c = rmp_prof_str(&p, p.comments[k]);
-      int64_t id = rmp_prof_intern(&m, c, strlen(c));
+      const char *c = pprof_str(&p, p.comments[k]);
+      int64_t id = pprof_intern(&m, c, strlen(c));
       int dup = 0;
       for (uint32_t j = 0; j < m.ncomments; j++) dup |= m.comments[j] == id;
-      if (!dup) RMP_PUSH(m.comments, m.ncomments, m.comments_cap, id);
+      if (!dup) PPROF_PUSH(m.comments, m.ncomments, m.comments_cap, id);
     }
     if (m.default_sample_type == 0 && p.default_sample_type) m.default_sample_type = copy_str(&m, &p, p.default_sample_type);
     fold(&m, &p);
-    rmp_prof_free(&p);
+    pprof_profile_free(&p);
     used++;
   }
   for (uint32_t i = 0; i < n; i++) free(paths[i]);
@@ -172,7 +172,7 @@ int rmp_cmd_merge(int argc, char **argv) {
   } else {
     char err[1024];
     drop_zero_samples(&m);
-    if (rmp_encode_file(outp, &m, err, sizeof err) != 0) {
+    if (pprof_encode_file(outp, &m, err, sizeof err) != 0) {
       fprintf(stderr, "rmp-report merge: %s\n", err);
       rc = 1;
     } else {
@@ -180,6 +180,6 @@ int rmp_cmd_merge(int argc, char **argv) {
               bad || nerr ? ", some inputs skipped" : "");
     }
   }
-  rmp_prof_free(&m);
+  pprof_profile_free(&m);
   return rc;
 }

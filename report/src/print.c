@@ -1,5 +1,5 @@
 /* Text output of the leak suspects. */
-#include "rmp_report.h"
+#include "report.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -8,7 +8,7 @@
 #define MAX_FRAMES_SHOWN 16
 
 /* "pid 123", or "pid ?" for profiles whose process is unknown. */
-const char *rmp_fmt_pid(int64_t pid, char *buf, size_t n) {
+const char *report_fmt_pid(int64_t pid, char *buf, size_t n) {
   if (pid < 0)
     snprintf(buf, n, "pid ?");
   else
@@ -16,7 +16,7 @@ const char *rmp_fmt_pid(int64_t pid, char *buf, size_t n) {
   return buf;
 }
 
-void rmp_fmt_bytes(double b, char *buf, size_t n) {
+void report_fmt_bytes(double b, char *buf, size_t n) {
   const char *u[] = {"B", "kB", "MB", "GB", "TB"};
   int i = 0;
   double a = fabs(b);
@@ -33,7 +33,7 @@ void rmp_fmt_bytes(double b, char *buf, size_t n) {
 
 /* Eight block heights, scaled from the series' minimum to its maximum,
  * resampled to at most width columns. */
-void rmp_sparkline(const double *y, uint32_t n, uint32_t width, char *buf, size_t bufn) {
+void report_sparkline(const double *y, uint32_t n, uint32_t width, char *buf, size_t bufn) {
   static const char *bars[] = {"\xe2\x96\x81", "\xe2\x96\x82", "\xe2\x96\x83", "\xe2\x96\x84",
                                "\xe2\x96\x85", "\xe2\x96\x86", "\xe2\x96\x87", "\xe2\x96\x88"};
   size_t used = 0;
@@ -89,11 +89,11 @@ static void print_stack(FILE *out, const char *text) {
   if (total > shown) fprintf(out, "      ... %u more frames toward the root\n", total - shown);
 }
 
-static const char *by_name(rmp_by by) {
+static const char *by_name(report_by by) {
   switch (by) {
-  case RMP_BY_STACK: return "stack";
-  case RMP_BY_FUNCTION: return "function";
-  case RMP_BY_FILE: return "file";
+  case REPORT_BY_STACK: return "stack";
+  case REPORT_BY_FUNCTION: return "function";
+  case REPORT_BY_FILE: return "file";
   default: return "class";
   }
 }
@@ -131,17 +131,17 @@ static void title_of(const char *t, char *buf, size_t n) {
 }
 
 /* The title of a suspect: its key in a form that fits on one line. */
-void rmp_suspect_title(const rmp_series *s, uint32_t key, char *buf, size_t n) {
-  char *t = rmp_series_key_text(s, key);
-  if (s->by == RMP_BY_FILE || s->by == RMP_BY_CLASS)
+void report_suspect_title(const report_series *s, uint32_t key, char *buf, size_t n) {
+  char *t = report_series_key_text(s, key);
+  if (s->by == REPORT_BY_FILE || s->by == REPORT_BY_CLASS)
     snprintf(buf, n, "%s", t);
   else
     title_of(t, buf, n);
   free(t);
 }
 
-void rmp_print_leaks(FILE *out, const rmp_series *s, const rmp_suspect *sus, uint32_t nsus, uint32_t top) {
-  double *t = rmp_xmalloc((s->nprofs + 1) * 4 * sizeof *t), *y = t + s->nprofs + 1, *objs = y + s->nprofs + 1,
+void report_print_leaks(FILE *out, const report_series *s, const report_suspect *sus, uint32_t nsus, uint32_t top) {
+  double *t = pprof_xmalloc((s->nprofs + 1) * 4 * sizeof *t), *y = t + s->nprofs + 1, *objs = y + s->nprofs + 1,
          *old = objs + s->nprofs + 1;
   fprintf(out, "%u profiles from %u process%s, grouped by %s.\n", s->nprofs, s->nprocs, s->nprocs == 1 ? "" : "es",
           by_name(s->by));
@@ -153,25 +153,25 @@ void rmp_print_leaks(FILE *out, const rmp_series *s, const rmp_suspect *sus, uin
   }
   fprintf(out, "Suspects, by sustained growth of retained bytes (score = slope x R^2 x non-decreasing x age):\n");
   for (uint32_t i = 0; i < nsus && i < top; i++) {
-    const rmp_suspect *x = &sus[i];
+    const report_suspect *x = &sus[i];
     char title[1024], a[32], b[32], sl[64], sp[256];
-    rmp_suspect_title(s, x->key, title, sizeof title);
+    report_suspect_title(s, x->key, title, sizeof title);
     fprintf(out, "\n#%u  %s\n", i + 1, title);
-    const rmp_fit *f = &x->fits[0];
-    rmp_fmt_bytes(f->slope_per_hour, sl, sizeof sl);
+    const report_fit *f = &x->fits[0];
+    report_fmt_bytes(f->slope_per_hour, sl, sizeof sl);
     fprintf(out, "    score %.3g: grows %s/hour, R^2 %.2f, %.0f%% of intervals non-decreasing", x->score, sl, f->r2,
             100 * f->nondecreasing);
     if (f->old_share >= 0) fprintf(out, ", %.0f%% of objects old", 100 * f->old_share);
     fputc('\n', out);
     for (uint32_t j = 0; j < x->nfits && j < 4; j++) {
-      const rmp_slot *slot = &s->slots[x->slots[j]];
-      uint32_t n = rmp_slot_series(s, slot, t, y, objs, old);
-      rmp_sparkline(y, n, 40, sp, sizeof sp);
-      rmp_fmt_bytes(x->fits[j].first, a, sizeof a);
-      rmp_fmt_bytes(x->fits[j].last, b, sizeof b);
+      const report_slot *slot = &s->slots[x->slots[j]];
+      uint32_t n = report_slot_series(s, slot, t, y, objs, old);
+      report_sparkline(y, n, 40, sp, sizeof sp);
+      report_fmt_bytes(x->fits[j].first, a, sizeof a);
+      report_fmt_bytes(x->fits[j].last, b, sizeof b);
       char pid[32];
       fprintf(out, "    %-11s %s  %s -> %s over %u profiles (%.0f -> %.0f objects)\n",
-              rmp_fmt_pid(s->procs[slot->proc].pid, pid, sizeof pid), sp, a, b, n, objs[0], objs[n - 1]);
+              report_fmt_pid(s->procs[slot->proc].pid, pid, sizeof pid), sp, a, b, n, objs[0], objs[n - 1]);
       /* Bytes that grow while the objects stay the same: one collection
        * (a Hash, an Array, a String buffer) that keeps getting bigger. */
       if (j == 0 && n > 1 && objs[0] > 0 && objs[n - 1] <= objs[0] * 1.1 && y[n - 1] > 2 * y[0])
@@ -180,16 +180,17 @@ void rmp_print_leaks(FILE *out, const rmp_series *s, const rmp_suspect *sus, uin
     if (x->nfits > 4) fprintf(out, "    ... and %u more growing processes\n", x->nfits - 4);
     uint32_t cls[4];
     double cb[4];
-    uint32_t nc = rmp_series_classes(s, x->key, cls, cb, 4);
+    uint32_t nc = report_series_classes(s, x->key, cls, cb, 4);
     double tot = 0;
     for (uint32_t j = 0; j < nc; j++) tot += cb[j];
     fprintf(out, "    classes:");
     for (uint32_t j = 0; j < nc; j++)
-      fprintf(out, "%s %s (%.0f%%)", j ? "," : "", rmp_strs_get(&s->names, cls[j]), tot > 0 ? 100 * cb[j] / tot : 0);
+      fprintf(out, "%s %s (%.0f%%)", j ? "," : "", pprof_strings_get(&s->names, cls[j]),
+              tot > 0 ? 100 * cb[j] / tot : 0);
     fputc('\n', out);
-    uint32_t st = s->by == RMP_BY_STACK ? UINT32_MAX : rmp_series_top_stack(s, x->key);
-    fprintf(out, "    %s:\n", s->by == RMP_BY_STACK ? "stack (leaf first)" : "heaviest stack (leaf first)");
-    char *text = st == UINT32_MAX ? rmp_series_key_text(s, x->key) : rmp_series_stack_text(s, st);
+    uint32_t st = s->by == REPORT_BY_STACK ? UINT32_MAX : report_series_top_stack(s, x->key);
+    fprintf(out, "    %s:\n", s->by == REPORT_BY_STACK ? "stack (leaf first)" : "heaviest stack (leaf first)");
+    char *text = st == UINT32_MAX ? report_series_key_text(s, x->key) : report_series_stack_text(s, st);
     print_stack(out, text);
     free(text);
   }
@@ -198,27 +199,27 @@ void rmp_print_leaks(FILE *out, const rmp_series *s, const rmp_suspect *sus, uin
 }
 
 /* --all: the biggest keys that are not suspects, each with the reason. */
-void rmp_print_rejected(FILE *out, const rmp_series *s, const rmp_suspect *v, uint32_t n, uint32_t top) {
-  double *t = rmp_xmalloc((s->nprofs + 1) * 4 * sizeof *t), *y = t + s->nprofs + 1, *objs = y + s->nprofs + 1,
+void report_print_rejected(FILE *out, const report_series *s, const report_suspect *v, uint32_t n, uint32_t top) {
+  double *t = pprof_xmalloc((s->nprofs + 1) * 4 * sizeof *t), *y = t + s->nprofs + 1, *objs = y + s->nprofs + 1,
          *old = objs + s->nprofs + 1;
   fprintf(out, "\nNot suspects (--all), biggest first:\n");
   for (uint32_t i = 0; i < n && i < top; i++) {
-    const rmp_fit *f = &v[i].fits[0];
+    const report_fit *f = &v[i].fits[0];
     char title[1024], a[32], b[32], sl[64], sp[256];
-    rmp_suspect_title(s, v[i].key, title, sizeof title);
-    const rmp_slot *slot = &s->slots[v[i].slots[0]];
-    uint32_t np = rmp_slot_series(s, slot, t, y, objs, old);
-    rmp_sparkline(y, np, 40, sp, sizeof sp);
-    rmp_fmt_bytes(f->first, a, sizeof a);
-    rmp_fmt_bytes(f->last, b, sizeof b);
-    rmp_fmt_bytes(f->slope_per_hour, sl, sizeof sl);
-    const char *why = rmp_fit_reject(f);
+    report_suspect_title(s, v[i].key, title, sizeof title);
+    const report_slot *slot = &s->slots[v[i].slots[0]];
+    uint32_t np = report_slot_series(s, slot, t, y, objs, old);
+    report_sparkline(y, np, 40, sp, sizeof sp);
+    report_fmt_bytes(f->first, a, sizeof a);
+    report_fmt_bytes(f->last, b, sizeof b);
+    report_fmt_bytes(f->slope_per_hour, sl, sizeof sl);
+    const char *why = report_fit_reject(f);
     fprintf(out, "\n-   %s\n    %s\n    slope %s/hour, R^2 %.2f, %.0f%% of intervals non-decreasing", title,
             why ? why : "", sl, f->r2, 100 * f->nondecreasing);
     if (f->old_share >= 0) fprintf(out, ", %.0f%% of objects old", 100 * f->old_share);
     char pid[32];
-    fprintf(out, "\n    %-11s %s  %s -> %s over %u profiles\n", rmp_fmt_pid(s->procs[slot->proc].pid, pid, sizeof pid), sp,
-            a, b, np);
+    fprintf(out, "\n    %-11s %s  %s -> %s over %u profiles\n", report_fmt_pid(s->procs[slot->proc].pid, pid, sizeof pid),
+            sp, a, b, np);
   }
   if (n > top) fprintf(out, "\n(%u more)\n", n - top);
   free(t);

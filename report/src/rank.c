@@ -6,26 +6,27 @@
  * summed over processes. A series is only a suspect when it holds memory
  * in at least three profiles, ended above where it started, R^2 >= 0.2 and
  * no more than half of its intervals shrank. */
-#include "rmp_report.h"
+#include "report.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define RMP_MIN_POINTS 3
-#define RMP_MIN_R2 0.2
-#define RMP_MIN_NONDECREASING 0.5
-#define RMP_MIN_PRESENT 3 /* profiles in which the key holds memory */
+#define REPORT_MIN_POINTS 3
+#define REPORT_MIN_R2 0.2
+#define REPORT_MIN_NONDECREASING 0.5
+#define REPORT_MIN_PRESENT 3 /* profiles in which the key holds memory */
 
-static const rmp_series *sort_series; /* qsort has no context argument in C99 */
+static const report_series *sort_series; /* qsort has no context argument in C99 */
 
 static int cmp_prof_time(const void *a, const void *b) {
-  const rmp_profinfo *x = &sort_series->profs[*(const uint32_t *)a], *y = &sort_series->profs[*(const uint32_t *)b];
+  const report_profile_info *x = &sort_series->profs[*(const uint32_t *)a];
+  const report_profile_info *y = &sort_series->profs[*(const uint32_t *)b];
   if (x->time_nanos != y->time_nanos) return x->time_nanos < y->time_nanos ? -1 : 1;
   return strcmp(x->path, y->path);
 }
 
-uint32_t rmp_proc_profiles(const rmp_series *s, uint32_t proc, uint32_t *idx) {
+uint32_t report_process_profiles(const report_series *s, uint32_t proc, uint32_t *idx) {
   uint32_t n = 0;
   for (uint32_t i = 0; i < s->nprofs; i++)
     if (s->profs[i].proc == proc) idx[n++] = i;
@@ -36,14 +37,14 @@ uint32_t rmp_proc_profiles(const rmp_series *s, uint32_t proc, uint32_t *idx) {
 
 /* Hours since the first profile; profiles without time_nanos fall back to
  * their order, one hour apart, so the shape still counts. */
-static void proc_times(const rmp_series *s, const uint32_t *idx, uint32_t n, double *t) {
+static void proc_times(const report_series *s, const uint32_t *idx, uint32_t n, double *t) {
   int64_t t0 = n ? s->profs[idx[0]].time_nanos : 0, t1 = n ? s->profs[idx[n - 1]].time_nanos : 0;
   for (uint32_t i = 0; i < n; i++)
     t[i] = t1 > t0 ? (double)(s->profs[idx[i]].time_nanos - t0) / 3.6e12 : (double)i;
 }
 
 /* The slot's series in the process's time order; 0 where the key was absent. */
-static void fill(const rmp_slot *sl, const uint32_t *pos, uint32_t n, double *y, double *objs, double *old) {
+static void fill(const report_slot *sl, const uint32_t *pos, uint32_t n, double *y, double *objs, double *old) {
   for (uint32_t i = 0; i < n; i++) y[i] = objs[i] = old[i] = 0;
   for (uint32_t i = 0; i < sl->npts; i++) {
     uint32_t k = pos[sl->pts[i].prof];
@@ -53,9 +54,10 @@ static void fill(const rmp_slot *sl, const uint32_t *pos, uint32_t n, double *y,
   }
 }
 
-uint32_t rmp_slot_series(const rmp_series *s, const rmp_slot *sl, double *t, double *y, double *objs, double *old) {
-  uint32_t *idx = rmp_xmalloc(s->nprofs * sizeof *idx), *pos = rmp_xmalloc(s->nprofs * sizeof *pos);
-  uint32_t n = rmp_proc_profiles(s, sl->proc, idx);
+uint32_t report_slot_series(const report_series *s, const report_slot *sl, double *t, double *y, double *objs,
+                            double *old) {
+  uint32_t *idx = pprof_xmalloc(s->nprofs * sizeof *idx), *pos = pprof_xmalloc(s->nprofs * sizeof *pos);
+  uint32_t n = report_process_profiles(s, sl->proc, idx);
   for (uint32_t i = 0; i < n; i++) pos[idx[i]] = i;
   proc_times(s, idx, n, t);
   fill(sl, pos, n, y, objs, old);
@@ -64,7 +66,8 @@ uint32_t rmp_slot_series(const rmp_series *s, const rmp_slot *sl, double *t, dou
   return n;
 }
 
-void rmp_fit_series(const double *t, const double *y, const double *objs, const double *old, uint32_t n, rmp_fit *f) {
+void report_fit_series(const double *t, const double *y, const double *objs, const double *old, uint32_t n,
+                       report_fit *f) {
   memset(f, 0, sizeof *f);
   f->n = n;
   f->old_share = -1;
@@ -93,23 +96,23 @@ void rmp_fit_series(const double *t, const double *y, const double *objs, const 
   f->nondecreasing = n > 1 ? (double)up / (n - 1) : 0;
   if (old[n - 1] >= 0 && objs[n - 1] > 0) f->old_share = old[n - 1] / objs[n - 1];
   f->present = present;
-  if (rmp_fit_reject(f)) return;
+  if (report_fit_reject(f)) return;
   double age_factor = f->old_share < 0 ? 1.0 : 0.25 + 0.75 * f->old_share;
   f->score = f->slope_per_hour * f->r2 * f->nondecreasing * age_factor;
 }
 
-const char *rmp_fit_reject(const rmp_fit *f) {
-  if (f->n < RMP_MIN_POINTS) return "fewer than 3 profiles of this process";
-  if (f->present < RMP_MIN_PRESENT) return "holds memory in fewer than 3 profiles";
+const char *report_fit_reject(const report_fit *f) {
+  if (f->n < REPORT_MIN_POINTS) return "fewer than 3 profiles of this process";
+  if (f->present < REPORT_MIN_PRESENT) return "holds memory in fewer than 3 profiles";
   if (f->slope_per_hour <= 0) return "not growing: the fitted slope is <= 0";
   if (f->last <= f->first) return "ended no higher than it started";
-  if (f->r2 < RMP_MIN_R2) return "no steady trend: R^2 < 0.2";
-  if (f->nondecreasing < RMP_MIN_NONDECREASING) return "shrank in more than half of the intervals";
+  if (f->r2 < REPORT_MIN_R2) return "no steady trend: R^2 < 0.2";
+  if (f->nondecreasing < REPORT_MIN_NONDECREASING) return "shrank in more than half of the intervals";
   return NULL;
 }
 
 static int cmp_suspect(const void *a, const void *b) {
-  const rmp_suspect *x = a, *y = b;
+  const report_suspect *x = a, *y = b;
   if (x->score != y->score) return x->score > y->score ? -1 : 1;
   /* non-suspects (--all): the biggest first */
   double lx = x->nfits ? x->fits[0].last : 0, ly = y->nfits ? y->fits[0].last : 0;
@@ -117,36 +120,37 @@ static int cmp_suspect(const void *a, const void *b) {
   return x->key < y->key ? -1 : x->key > y->key;
 }
 
-uint32_t rmp_rank(const rmp_series *s, int all, rmp_suspect **out) {
+uint32_t report_rank(const report_series *s, int all, report_suspect **out) {
   uint32_t nkeys = s->keys.count;
-  rmp_suspect *sus = rmp_xcalloc(nkeys ? nkeys : 1, sizeof *sus);
+  report_suspect *sus = pprof_xcalloc(nkeys ? nkeys : 1, sizeof *sus);
   for (uint32_t k = 0; k < nkeys; k++) sus[k].key = k;
-  uint32_t *idx = rmp_xmalloc((s->nprofs + 1) * sizeof *idx), *pos = rmp_xmalloc((s->nprofs + 1) * sizeof *pos);
-  double *t = rmp_xmalloc((s->nprofs + 1) * 4 * sizeof *t), *y = t + s->nprofs + 1, *objs = y + s->nprofs + 1,
+  uint32_t *idx = pprof_xmalloc((s->nprofs + 1) * sizeof *idx), *pos = pprof_xmalloc((s->nprofs + 1) * sizeof *pos);
+  double *t = pprof_xmalloc((s->nprofs + 1) * 4 * sizeof *t), *y = t + s->nprofs + 1, *objs = y + s->nprofs + 1,
          *old = objs + s->nprofs + 1;
   /* Slots grouped by process (a counting sort), so each process's profile
    * order is computed once. */
-  uint32_t *start = rmp_xcalloc(s->nprocs + 1, sizeof *start), *by_proc = rmp_xmalloc((s->nslots + 1) * sizeof *by_proc);
+  uint32_t *start = pprof_xcalloc(s->nprocs + 1, sizeof *start);
+  uint32_t *by_proc = pprof_xmalloc((s->nslots + 1) * sizeof *by_proc);
   for (uint32_t si = 0; si < s->nslots; si++) start[s->slots[si].proc + 1]++;
   for (uint32_t p = 0; p < s->nprocs; p++) start[p + 1] += start[p];
   for (uint32_t si = 0; si < s->nslots; si++) by_proc[start[s->slots[si].proc]++] = si;
   for (uint32_t p = s->nprocs; p > 0; p--) start[p] = start[p - 1];
   start[0] = 0;
   for (uint32_t proc = 0; proc < s->nprocs; proc++) {
-    uint32_t n = rmp_proc_profiles(s, proc, idx);
+    uint32_t n = report_process_profiles(s, proc, idx);
     for (uint32_t i = 0; i < n; i++) pos[idx[i]] = i;
     proc_times(s, idx, n, t);
     for (uint32_t k = start[proc]; k < start[proc + 1]; k++) {
       uint32_t si = by_proc[k];
-      const rmp_slot *sl = &s->slots[si];
+      const report_slot *sl = &s->slots[si];
       fill(sl, pos, n, y, objs, old);
-      rmp_fit f;
-      rmp_fit_series(t, y, objs, old, n, &f);
+      report_fit f;
+      report_fit_series(t, y, objs, old, n, &f);
       if (f.score <= 0 && !all) continue;
-      rmp_suspect *x = &sus[sl->key];
+      report_suspect *x = &sus[sl->key];
       x->score += f.score;
-      x->slots = rmp_xrealloc(x->slots, (x->nfits + 1) * sizeof *x->slots);
-      x->fits = rmp_xrealloc(x->fits, (x->nfits + 1) * sizeof *x->fits);
+      x->slots = pprof_xrealloc(x->slots, (x->nfits + 1) * sizeof *x->slots);
+      x->fits = pprof_xrealloc(x->fits, (x->nfits + 1) * sizeof *x->fits);
       /* keep the processes best first */
       uint32_t j = x->nfits++;
       while (j > 0 && (x->fits[j - 1].score < f.score || (x->fits[j - 1].score == f.score && x->fits[j - 1].last < f.last))) {
@@ -177,7 +181,7 @@ uint32_t rmp_rank(const rmp_series *s, int all, rmp_suspect **out) {
   return n;
 }
 
-void rmp_suspects_free(rmp_suspect *v, uint32_t n) {
+void report_suspects_free(report_suspect *v, uint32_t n) {
   for (uint32_t i = 0; i < n; i++) {
     free(v[i].slots);
     free(v[i].fits);

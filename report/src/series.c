@@ -1,20 +1,20 @@
-/* Turning decoded profiles into series: for every key (a whole stack, a
- * function, a file or a class) and every process, one point per profile
- * with the retained bytes, retained objects and old objects. Profiles are
- * folded in one at a time and dropped, so memory grows with keys, not files. */
-#include "rmp_report.h"
+/* Series: for every key (a whole stack, a function, a file or a class) and
+ * every process, one point per profile with the retained bytes, retained
+ * objects and old objects (series_add.c folds profiles in); here their
+ * life and what the printers ask of them. */
+#include "report.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-void rmp_series_init(rmp_series *s, rmp_by by) {
+void report_series_init(report_series *s, report_by by) {
   memset(s, 0, sizeof *s);
   s->by = by;
-  rmp_strs_init(&s->names);
-  rmp_strs_init(&s->keys);
+  pprof_strings_init(&s->names);
+  pprof_strings_init(&s->keys);
 }
 
-void rmp_series_free(rmp_series *s) {
+void report_series_free(report_series *s) {
   for (uint32_t i = 0; i < s->nslots; i++) free(s->slots[i].pts);
   for (uint32_t i = 0; i < s->nprofs; i++) free(s->profs[i].path);
   free(s->slots);
@@ -22,263 +22,50 @@ void rmp_series_free(rmp_series *s) {
   free(s->procs);
   free(s->acc);
   free(s->acc_pair);
-  rmp_strs_free(&s->names);
-  rmp_strs_free(&s->keys);
-  rmp_strs_free(&s->stacks);
-  rmp_map_free(&s->slot_index);
-  rmp_map_free(&s->proc_index);
-  rmp_map_free(&s->stack_of);
-  rmp_map_free(&s->class_of);
+  pprof_strings_free(&s->names);
+  pprof_strings_free(&s->keys);
+  pprof_strings_free(&s->stacks);
+  pprof_map_free(&s->slot_index);
+  pprof_map_free(&s->proc_index);
+  pprof_map_free(&s->stack_of);
+  pprof_map_free(&s->class_of);
   memset(s, 0, sizeof *s);
 }
 
-/* A growable byte buffer for building key text. */
-typedef struct buf { char *p; size_t n, cap; } buf;
-static void buf_add(buf *b, const char *s, size_t n) {
-  if (b->n + n + 1 > b->cap) {
-    size_t c = b->cap ? b->cap : 256;
-    while (c < b->n + n + 1) c *= 2;
-    b->p = rmp_xrealloc(b->p, c);
-    b->cap = c;
-  }
-  memcpy(b->p + b->n, s, n);
-  b->n += n;
-  b->p[b->n] = 0;
-}
-static void buf_str(buf *b, const char *s) { buf_add(b, s, strlen(s)); }
-
-/* Frames with no Ruby source (C functions) say little about who leaks. */
-static int native_file(const char *f) { return f[0] == 0 || strncmp(f, "<internal:", 10) == 0 || strcmp(f, "<cfunc>") == 0; }
-
-static void acc_add(rmp_series *s, rmp_map *m, uint64_t pair, double v) {
-  int found;
-  uint32_t *i = rmp_map_put(m, pair, &found);
-  if (!found) {
-    uint32_t cap = s->acc_cap;
-    rmp_grow((void **)&s->acc_pair, &cap, s->nacc + 1, sizeof *s->acc_pair);
-    s->acc_pair[s->nacc] = pair;
-    *i = s->nacc;
-    RMP_PUSH(s->acc, s->nacc, s->acc_cap, 0.0);
-  }
-  s->acc[*i] += v;
-}
-
-typedef struct frame_text { uint32_t leaf, fn; } frame_text;
-
-int rmp_series_add(rmp_series *s, const rmp_prof *p, int64_t pid, const char *path, char *err, size_t errn) {
-  int tsize = rmp_prof_type(p, "retained_size"), tobjs = rmp_prof_type(p, "retained_objects");
-  if (tsize < 0 || tobjs < 0) {
-    char types[512];
-    rmp_prof_types_str(p, types, sizeof types);
-    snprintf(err, errn, "not an rmp heap profile: it has no retained_size/retained_objects sample types (it has: %s)",
-             types);
-    return -1;
-  }
-  int64_t kclass = -1, kage = -1;
-  for (uint32_t i = 0; i < p->strs.count; i++) {
-    const char *x = rmp_strs_get(&p->strs, i);
-    if (kclass < 0 && strcmp(x, "object_class") == 0) kclass = i;
-    if (kage < 0 && strcmp(x, "allocation_age") == 0) kage = i;
-  }
-  /* "Old" is relative to the oldest object in the profile, which in a Ruby
-   * process is roughly the GC count since boot. */
-  int64_t maxage = -1;
-  for (uint32_t i = 0; kage >= 0 && i < p->nsamples; i++) {
-    const rmp_sample *sm = &p->samples[i];
-    for (uint32_t k = 0; k < sm->nlab; k++) {
-      const rmp_label *l = &p->labels[sm->lab_off + k];
-      if (l->key == kage && l->num > maxage) maxage = l->num;
-    }
-  }
-  int64_t old_min = maxage / 4 > 2 ? maxage / 4 : 2;
-
-  int found;
-  uint32_t *pi = rmp_map_put(&s->proc_index, (uint64_t)pid, &found);
-  if (!found) {
-    *pi = s->nprocs;
-    rmp_procinfo pr = {pid, 0};
-    RMP_PUSH(s->procs, s->nprocs, s->procs_cap, pr);
-  }
-  uint32_t proc = *pi;
-  s->procs[proc].nprofs++;
-  uint32_t prof = s->nprofs;
-  /* rmp's time_nanos..+duration_nanos is the interval the profile covers
-   * and the retained objects are those alive at its end, so the end is the
-   * snapshot's time (for a profile without a duration it is time_nanos). */
-  rmp_profinfo info = {proc, p->time_nanos + p->duration_nanos, 0, 0, rmp_xstrdup(path)};
-  RMP_PUSH(s->profs, s->nprofs, s->profs_cap, info);
-
-  frame_text *ft = rmp_xmalloc((p->nlocs ? p->nlocs : 1) * sizeof *ft);
-  for (uint32_t i = 0; i < p->nlocs; i++) ft[i].leaf = UINT32_MAX;
-  buf fb = {0};
-  uint32_t *fids = NULL, fcap = 0;
-  uint32_t *clsmap = rmp_xmalloc((p->strs.count + 1) * sizeof *clsmap);
-  for (uint32_t i = 0; i <= p->strs.count; i++) clsmap[i] = UINT32_MAX;
-  const char *unknown_cls = "(unknown class)";
-  static const char no_stack_text[] = "(no stack)\t\t0";
-  uint32_t no_stack = rmp_strs_intern(&s->names, no_stack_text, sizeof no_stack_text - 1);
-  rmp_map local = {0}; /* key -> index into pts */
-  rmp_point *pts = NULL;
-  uint32_t npts = 0, pts_cap = 0;
-  uint32_t *pkeys = NULL, pkeys_cap = 0, npk = 0;
-
-  for (uint32_t i = 0; i < p->nsamples; i++) {
-    const rmp_sample *sm = &p->samples[i];
-    double size = (double)p->values[sm->val_off + tsize], objs = (double)p->values[sm->val_off + tobjs];
-    if (size == 0 && objs == 0) continue;
-    s->profs[prof].total_size += size;
-    s->profs[prof].total_objs += objs;
-    int64_t clsidx = -1;
-    int64_t age = -1;
-    for (uint32_t k = 0; k < sm->nlab; k++) {
-      const rmp_label *l = &p->labels[sm->lab_off + k];
-      if (l->key == kclass && kclass >= 0) clsidx = l->str;
-      if (l->key == kage && kage >= 0) age = l->num;
-    }
-    uint32_t clsslot = clsidx >= 0 ? (uint32_t)clsidx : p->strs.count;
-    if (clsmap[clsslot] == UINT32_MAX) {
-      const char *c = clsidx >= 0 ? rmp_prof_str(p, clsidx) : unknown_cls;
-      clsmap[clsslot] = rmp_strs_intern(&s->names, c, strlen(c));
-    }
-    uint32_t clsid = clsmap[clsslot];
-    /* The stack, leaf first, as frame ids; each frame's text is
-     * "function\tfile\tline" (inlined lines joined by newlines). */
-    uint32_t nf = 0;
-    int64_t fnkey = -1, leafkey = -1;
-    for (uint32_t j = 0; j < sm->nloc; j++) {
-      const rmp_loc *loc = rmp_prof_loc(p, p->locids[sm->loc_off + j]);
-      uint32_t li = (uint32_t)(loc - p->locs);
-      if (ft[li].leaf == UINT32_MAX) {
-        fb.n = 0;
-        ft[li].fn = UINT32_MAX;
-        for (uint32_t k = 0; k < loc->nlines; k++) {
-          const rmp_line *ln = &p->lines[loc->line_off + k];
-          const rmp_fn *fn = rmp_prof_fn(p, ln->func_id);
-          char num[32];
-          snprintf(num, sizeof num, "%lld", (long long)ln->line);
-          if (k) buf_str(&fb, "\n");
-          buf_str(&fb, rmp_prof_str(p, fn->name));
-          buf_str(&fb, "\t");
-          buf_str(&fb, rmp_prof_str(p, fn->filename));
-          buf_str(&fb, "\t");
-          buf_str(&fb, num);
-          if (ft[li].fn == UINT32_MAX && !native_file(rmp_prof_str(p, fn->filename))) {
-            char t[4096];
-            snprintf(t, sizeof t, "%s\t%s\t", rmp_prof_str(p, fn->name), rmp_prof_str(p, fn->filename));
-            ft[li].fn = rmp_strs_intern(&s->names, t, strlen(t));
-          }
-        }
-        if (loc->nlines == 0) {
-          char t[64];
-          snprintf(t, sizeof t, "0x%llx\t\t0", (unsigned long long)loc->address);
-          buf_str(&fb, t);
-        }
-        ft[li].leaf = rmp_strs_intern(&s->names, fb.p, fb.n);
-      }
-      rmp_grow((void **)&fids, &fcap, nf + 1, sizeof *fids);
-      fids[nf++] = ft[li].leaf;
-      if (leafkey < 0) leafkey = ft[li].leaf;
-      if (fnkey < 0 && ft[li].fn != UINT32_MAX) fnkey = ft[li].fn;
-    }
-    if (sm->nloc == 0) {
-      rmp_grow((void **)&fids, &fcap, 1, sizeof *fids);
-      fids[nf++] = no_stack;
-    }
-    uint32_t stack = rmp_strs_intern(&s->stacks, (const char *)fids, nf * sizeof *fids);
-    uint32_t key;
-    switch (s->by) {
-    case RMP_BY_STACK: key = rmp_strs_intern(&s->keys, (const char *)fids, nf * sizeof *fids); break;
-    case RMP_BY_FUNCTION: {
-      const char *t = fnkey >= 0 ? rmp_strs_get(&s->names, (uint32_t)fnkey)
-                                 : leafkey >= 0 ? rmp_strs_get(&s->names, (uint32_t)leafkey) : "(no stack)\t\t";
-      const char *tab2 = strchr(t, '\t');
-      tab2 = tab2 ? strchr(tab2 + 1, '\t') : NULL;
-      key = rmp_strs_intern(&s->keys, t, tab2 ? (size_t)(tab2 - t) : strlen(t));
-      break;
-    }
-    case RMP_BY_FILE: {
-      const char *t = fnkey >= 0 ? rmp_strs_get(&s->names, (uint32_t)fnkey)
-                                 : leafkey >= 0 ? rmp_strs_get(&s->names, (uint32_t)leafkey) : "\t(no stack)\t";
-      const char *f = strchr(t, '\t');
-      f = f ? f + 1 : t;
-      const char *e = strchr(f, '\t');
-      key = rmp_strs_intern(&s->keys, f, e ? (size_t)(e - f) : strlen(f));
-      break;
-    }
-    default: /* read now: interning above may have moved the names arena */
-      key = rmp_strs_intern(&s->keys, rmp_strs_get(&s->names, clsid), rmp_strs_len(&s->names, clsid));
-      break;
-    }
-    acc_add(s, &s->stack_of, (uint64_t)key << 32 | stack, size);
-    acc_add(s, &s->class_of, (uint64_t)key << 32 | clsid, size);
-
-    uint32_t *li = rmp_map_put(&local, key, &found);
-    if (!found) {
-      *li = npts;
-      rmp_point z = {prof, 0, 0, 0};
-      RMP_PUSH(pts, npts, pts_cap, z);
-      uint32_t c2 = pkeys_cap;
-      rmp_grow((void **)&pkeys, &c2, npk + 1, sizeof *pkeys);
-      pkeys_cap = c2;
-      pkeys[npk++] = key;
-    }
-    pts[*li].size += size;
-    pts[*li].objs += objs;
-    if (maxage < 0)
-      pts[*li].old = -1;
-    else if (age >= old_min)
-      pts[*li].old += objs;
-  }
-  for (uint32_t i = 0; i < npts; i++) {
-    uint32_t *si = rmp_map_put(&s->slot_index, (uint64_t)pkeys[i] << 24 | proc, &found);
-    if (!found) {
-      *si = s->nslots;
-      rmp_slot z;
-      memset(&z, 0, sizeof z);
-      z.key = pkeys[i];
-      z.proc = proc;
-      RMP_PUSH(s->slots, s->nslots, s->slots_cap, z);
-    }
-    rmp_slot *sl = &s->slots[*si];
-    RMP_PUSH(sl->pts, sl->npts, sl->pts_cap, pts[i]);
-  }
-  free(ft);
-  free(fb.p);
-  free(fids);
-  free(clsmap);
-  free(pts);
-  free(pkeys);
-  rmp_map_free(&local);
-  return 0;
-}
-
 /* A stack's frame ids back to text, one frame per line. */
-static char *render(const rmp_series *s, const rmp_strs *tab, uint32_t id) {
-  const char *raw = rmp_strs_get(tab, id);
-  uint32_t n = rmp_strs_len(tab, id) / 4;
-  buf b = {0};
-  buf_add(&b, "", 0);
+static char *render(const report_series *s, const pprof_strings *tab, uint32_t id) {
+  const char *raw = pprof_strings_get(tab, id);
+  uint32_t n = pprof_strings_len(tab, id) / 4;
+  size_t len = 0;
   for (uint32_t i = 0; i < n; i++) {
     uint32_t f;
     memcpy(&f, raw + 4 * (size_t)i, 4);
-    if (i) buf_str(&b, "\n");
-    buf_add(&b, rmp_strs_get(&s->names, f), rmp_strs_len(&s->names, f));
+    len += pprof_strings_len(&s->names, f) + (i > 0);
   }
-  return b.p;
+  char *text = pprof_xmalloc(len + 1), *o = text;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t f;
+    memcpy(&f, raw + 4 * (size_t)i, 4);
+    if (i) *o++ = '\n';
+    memcpy(o, pprof_strings_get(&s->names, f), pprof_strings_len(&s->names, f));
+    o += pprof_strings_len(&s->names, f);
+  }
+  *o = 0;
+  return text;
 }
 
-char *rmp_series_key_text(const rmp_series *s, uint32_t key) {
-  return s->by == RMP_BY_STACK ? render(s, &s->keys, key) : rmp_xstrdup(rmp_strs_get(&s->keys, key));
+char *report_series_key_text(const report_series *s, uint32_t key) {
+  return s->by == REPORT_BY_STACK ? render(s, &s->keys, key) : pprof_xstrdup(pprof_strings_get(&s->keys, key));
 }
 
 /* The acc entries are few next to the slots; a scan serves the top N. */
-uint32_t rmp_series_top_stack(const rmp_series *s, uint32_t key) {
+uint32_t report_series_top_stack(const report_series *s, uint32_t key) {
   uint32_t best = UINT32_MAX;
   double bv = -1;
   for (uint32_t i = 0; i < s->nacc; i++) {
     uint64_t pair = s->acc_pair[i];
     if ((uint32_t)(pair >> 32) != key) continue;
-    const uint32_t *is_stack = rmp_map_get(&s->stack_of, pair);
+    const uint32_t *is_stack = pprof_map_get(&s->stack_of, pair);
     if (!is_stack || *is_stack != i) continue;
     if (s->acc[i] > bv) {
       bv = s->acc[i];
@@ -288,12 +75,12 @@ uint32_t rmp_series_top_stack(const rmp_series *s, uint32_t key) {
   return best;
 }
 
-uint32_t rmp_series_classes(const rmp_series *s, uint32_t key, uint32_t *cls, double *bytes, uint32_t max) {
+uint32_t report_series_classes(const report_series *s, uint32_t key, uint32_t *cls, double *bytes, uint32_t max) {
   uint32_t n = 0;
   for (uint32_t i = 0; i < s->nacc; i++) {
     uint64_t pair = s->acc_pair[i];
     if ((uint32_t)(pair >> 32) != key) continue;
-    const uint32_t *is_cls = rmp_map_get(&s->class_of, pair);
+    const uint32_t *is_cls = pprof_map_get(&s->class_of, pair);
     if (!is_cls || *is_cls != i) continue;
     double v = s->acc[i];
     /* insertion into a short sorted list */
@@ -311,4 +98,4 @@ uint32_t rmp_series_classes(const rmp_series *s, uint32_t key, uint32_t *cls, do
   return n;
 }
 
-char *rmp_series_stack_text(const rmp_series *s, uint32_t stack) { return render(s, &s->stacks, stack); }
+char *report_series_stack_text(const report_series *s, uint32_t stack) { return render(s, &s->stacks, stack); }

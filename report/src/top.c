@@ -1,7 +1,7 @@
 /* The top command: flat and cumulative tables by function, like
  * go tool pprof -top. Flat counts a sample once, at its leaf function; cum
  * counts it once for every distinct function on its stack. */
-#include "rmp_report.h"
+#include "report.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +20,7 @@ static int cmp_cum(const void *a, const void *b) {
   return cmp_flat(a, b);
 }
 
-static void table(const char *title, row *rows, uint32_t n, const rmp_strs *names, int64_t total, long nodes,
+static void table(const char *title, row *rows, uint32_t n, const pprof_strings *names, int64_t total, long nodes,
                   int by_cum, const char *unit) {
   qsort(rows, n, sizeof *rows, by_cum ? cmp_cum : cmp_flat);
   printf("\n%s (%s):\n%14s %7s %7s %14s %7s  %s\n", title, unit, "flat", "flat%", "sum%", "cum", "cum%", "function");
@@ -30,12 +30,12 @@ static void table(const char *title, row *rows, uint32_t n, const rmp_strs *name
     double d = total ? (double)total : 1;
     printf("%14lld %6.2f%% %6.2f%% %14lld %6.2f%%  %s\n", (long long)rows[i].flat, 100.0 * (double)rows[i].flat / d,
            100.0 * (double)sum / d, (long long)rows[i].cum, 100.0 * (double)rows[i].cum / d,
-           rmp_strs_get(names, rows[i].name));
+           pprof_strings_get(names, rows[i].name));
   }
   if (n > (uint32_t)nodes) printf("(%u more functions; --nodecount N shows more)\n", n - (uint32_t)nodes);
 }
 
-int rmp_cmd_top(int argc, char **argv) {
+int report_cmd_top(int argc, char **argv) {
   const char *file = NULL, *type = NULL;
   long nodes = 20;
   for (int i = 0; i < argc; i++) {
@@ -62,49 +62,49 @@ int rmp_cmd_top(int argc, char **argv) {
     fprintf(stderr, "usage: rmp-report top FILE [--sample-type TYPE] [--nodecount N]\n");
     return 2;
   }
-  rmp_prof p;
+  pprof_profile p;
   char err[1024];
-  if (rmp_decode_file(file, &p, err, sizeof err) != 0) {
+  if (pprof_decode_file(file, PPROF_SUM_SAMPLES, &p, err, sizeof err) != 0) {
     fprintf(stderr, "rmp-report: %s: %s\n", file, err);
     return 1;
   }
-  int ti = type ? rmp_prof_type(&p, type) : rmp_prof_default_type(&p);
+  int ti = type ? pprof_type_index(&p, type) : pprof_default_type(&p);
   if (ti < 0) {
     char types[512];
-    rmp_prof_types_str(&p, types, sizeof types);
+    pprof_types_text(&p, types, sizeof types);
     fprintf(stderr, "rmp-report: %s: no sample type '%s' (it has: %s)\n", file, type, types);
-    rmp_prof_free(&p);
+    pprof_profile_free(&p);
     return 1;
   }
   /* Functions are keyed by "name (file)" so that same-named methods of
    * different files stay apart, as pprof's function granularity does. */
-  rmp_strs names;
-  rmp_strs_init(&names);
+  pprof_strings names;
+  pprof_strings_init(&names);
   row *rows = NULL;
   uint32_t nrows = 0, cap = 0;
-  uint32_t *fn_row = rmp_xmalloc((p.nfns + 1) * sizeof *fn_row);
-  for (uint32_t i = 0; i < p.nfns; i++) {
+  uint32_t *fn_row = pprof_xmalloc((p.nfunctions + 1) * sizeof *fn_row);
+  for (uint32_t i = 0; i < p.nfunctions; i++) {
     char buf[4096];
-    const char *fname = rmp_prof_str(&p, p.fns[i].filename);
-    snprintf(buf, sizeof buf, fname[0] ? "%s (%s)" : "%s", rmp_prof_str(&p, p.fns[i].name), fname);
-    uint32_t id = rmp_strs_intern(&names, buf, strlen(buf));
+    const char *fname = pprof_str(&p, p.functions[i].filename);
+    snprintf(buf, sizeof buf, fname[0] ? "%s (%s)" : "%s", pprof_str(&p, p.functions[i].name), fname);
+    uint32_t id = pprof_strings_intern(&names, buf, strlen(buf));
     while (nrows <= id) {
       row z = {nrows, 0, 0};
-      RMP_PUSH(rows, nrows, cap, z);
+      PPROF_PUSH(rows, nrows, cap, z);
     }
     fn_row[i] = id;
   }
-  uint32_t *mark = rmp_xcalloc(nrows + 1, sizeof *mark);
+  uint32_t *mark = pprof_xcalloc(nrows + 1, sizeof *mark);
   int64_t total = 0;
   for (uint32_t i = 0; i < p.nsamples; i++) {
-    const rmp_sample *s = &p.samples[i];
+    const pprof_sample *s = &p.samples[i];
     int64_t v = p.values[s->val_off + (uint32_t)ti];
     total += v;
     int leaf = 1;
     for (uint32_t j = 0; j < s->nloc; j++) {
-      const rmp_loc *l = rmp_prof_loc(&p, p.locids[s->loc_off + j]);
+      const pprof_location *l = pprof_find_location(&p, p.location_ids[s->loc_off + j]);
       for (uint32_t k = 0; k < l->nlines; k++) {
-        uint32_t r = fn_row[rmp_prof_fn(&p, p.lines[l->line_off + k].func_id) - p.fns];
+        uint32_t r = fn_row[pprof_find_function(&p, p.lines[l->line_off + k].function_id) - p.functions];
         if (leaf) rows[r].flat += v;
         leaf = 0;
         if (mark[r] != i + 1) {
@@ -114,14 +114,14 @@ int rmp_cmd_top(int argc, char **argv) {
       }
     }
   }
-  printf("%s: %s (%s), total %lld in %u samples\n", file, rmp_prof_str(&p, p.types[ti].type),
-         rmp_prof_str(&p, p.types[ti].unit), (long long)total, p.nsamples);
-  table("Flat, by function", rows, nrows, &names, total, nodes, 0, rmp_prof_str(&p, p.types[ti].unit));
-  table("Cumulative, by function", rows, nrows, &names, total, nodes, 1, rmp_prof_str(&p, p.types[ti].unit));
+  printf("%s: %s (%s), total %lld in %u samples\n", file, pprof_str(&p, p.types[ti].type),
+         pprof_str(&p, p.types[ti].unit), (long long)total, p.nsamples);
+  table("Flat, by function", rows, nrows, &names, total, nodes, 0, pprof_str(&p, p.types[ti].unit));
+  table("Cumulative, by function", rows, nrows, &names, total, nodes, 1, pprof_str(&p, p.types[ti].unit));
   free(rows);
   free(mark);
   free(fn_row);
-  rmp_strs_free(&names);
-  rmp_prof_free(&p);
+  pprof_strings_free(&names);
+  pprof_profile_free(&p);
   return 0;
 }

@@ -15,9 +15,11 @@
  * wide     one process (pid 104), 6 profiles: the linear leak among 3000 stacks of 600
  *          classes that hold steady, so that every table grows well past its first size
  */
-#include "rmp_report.h"
+#include "pprof_encode.h"
+#include "pprof_model.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,52 +49,53 @@ static const frame NOISE[] = {{"Parser#parse", "app/parser.rb", 7}, {"Handler#ca
 static const frame REGISTRY[] = {{"Registry#initialize", "app/registry.rb", 4}, {"<main>", "app/main.rb", 2}};
 static const frame BOOT[] = {{"Config#load", "app/config.rb", 5}, {"<main>", "app/main.rb", 1}};
 
-static void add(rmp_prof *p, const frame *fr, uint32_t depth, const char *cls, int64_t age, double objs, double size) {
+static void add(pprof_profile *p, const frame *fr, uint32_t depth, const char *cls, int64_t age, double objs,
+                double size) {
   uint64_t locs[8];
   for (uint32_t i = 0; i < depth; i++) {
-    rmp_line l;
-    l.func_id = rmp_prof_add_fn(p, fr[i].fn, fr[i].fn, fr[i].file, fr[i].line - 2);
+    pprof_line l;
+    l.function_id = pprof_add_function(p, fr[i].fn, fr[i].fn, fr[i].file, fr[i].line - 2);
     l.line = fr[i].line;
-    locs[i] = rmp_prof_add_loc(p, &l, 1, 0);
+    locs[i] = pprof_add_location(p, &l, 1, 0);
   }
-  rmp_label lab[2];
-  lab[0].key = rmp_prof_intern(p, "object_class", 12);
-  lab[0].str = rmp_prof_intern(p, cls, strlen(cls));
+  pprof_label lab[2];
+  lab[0].key = pprof_intern(p, "object_class", 12);
+  lab[0].str = pprof_intern(p, cls, strlen(cls));
   lab[0].num = lab[0].num_unit = 0;
-  lab[1].key = rmp_prof_intern(p, "allocation_age", 14);
+  lab[1].key = pprof_intern(p, "allocation_age", 14);
   lab[1].str = 0;
   lab[1].num = bucket(age);
-  lab[1].num_unit = rmp_prof_intern(p, "gcs", 3);
+  lab[1].num_unit = pprof_intern(p, "gcs", 3);
   int64_t v[4] = {(int64_t)objs, (int64_t)size, (int64_t)objs, (int64_t)size};
-  rmp_prof_add_sample(p, locs, depth, lab, 2, v);
+  pprof_add_sample(p, locs, depth, lab, 2, v);
 }
 
-static void start(rmp_prof *p, int64_t pid, int64_t t_ns, int comment_pid) {
-  rmp_prof_init(p);
-  rmp_prof_intern(p, "", 0);
-  rmp_prof_add_type(p, "allocations", "count");
-  rmp_prof_add_type(p, "allocation_size", "bytes");
-  rmp_prof_add_type(p, "retained_objects", "count");
-  rmp_prof_add_type(p, "retained_size", "bytes");
-  p->default_sample_type = rmp_prof_intern(p, "retained_size", 13);
+static void start(pprof_profile *p, int64_t pid, int64_t t_ns, int comment_pid) {
+  pprof_profile_init(p);
+  pprof_intern(p, "", 0);
+  pprof_add_type(p, "allocations", "count");
+  pprof_add_type(p, "allocation_size", "bytes");
+  pprof_add_type(p, "retained_objects", "count");
+  pprof_add_type(p, "retained_size", "bytes");
+  p->default_sample_type = pprof_intern(p, "retained_size", 13);
   p->time_nanos = t_ns;
   p->duration_nanos = 60000000000LL;
   p->has_period_type = 1;
-  p->period_type.type = rmp_prof_intern(p, "allocations", 11);
-  p->period_type.unit = rmp_prof_intern(p, "count", 5);
+  p->period_type.type = pprof_intern(p, "allocations", 11);
+  p->period_type.unit = pprof_intern(p, "count", 5);
   p->period = 1;
-  rmp_prof_add_comment(p, "rmp_version=test");
-  rmp_prof_add_comment(p, "sample_rate=1");
+  pprof_add_comment(p, "rmp_version=test");
+  pprof_add_comment(p, "sample_rate=1");
   if (comment_pid) {
     char c[32];
     snprintf(c, sizeof c, "pid=%lld", (long long)pid);
-    rmp_prof_add_comment(p, c);
+    pprof_add_comment(p, c);
   }
 }
 
 /* The decoys every scenario carries; i is the profile index, gcs the GC
  * count at that profile. */
-static void decoys(rmp_prof *p, int i, int64_t gcs) {
+static void decoys(pprof_profile *p, int i, int64_t gcs) {
   /* sawtooth: a 4 MiB cache that grows 1 MiB per minute and is cleared
    * every fourth minute; entries are young */
   double cache = 4.0 * 1048576 + (i % 4) * 1048576.0;
@@ -109,19 +112,19 @@ static void decoys(rmp_prof *p, int i, int64_t gcs) {
 
 /* The leak: chunks allocated at every earlier profile j (per_step bytes
  * each), each as old as the GCs since j. */
-static void leak_linear(rmp_prof *p, int i, double per_step, int64_t gcs_per_step) {
+static void leak_linear(pprof_profile *p, int i, double per_step, int64_t gcs_per_step) {
   for (int j = 0; j <= i; j++) {
     add(p, LEAK, 3, "Request", (i - j) * gcs_per_step, per_step / 256, per_step * 0.75);
     add(p, LEAK, 3, "String", (i - j) * gcs_per_step, per_step / 256, per_step * 0.25);
   }
 }
 
-static int write(rmp_prof *p, const char *dir, int64_t pid, int i) {
+static int write(pprof_profile *p, const char *dir, int64_t pid, int i) {
   char path[4096], err[512];
   snprintf(path, sizeof path, "%s/mem-%lld-2026-11-26T10:%02d:00Z.pprof", dir, (long long)pid, i);
-  int rc = rmp_encode_file(path, p, err, sizeof err);
+  int rc = pprof_encode_file(path, p, err, sizeof err);
   if (rc) fprintf(stderr, "gen_profiles: %s\n", err);
-  rmp_prof_free(p);
+  pprof_profile_free(p);
   return rc;
 }
 
@@ -132,7 +135,7 @@ int main(int argc, char **argv) {
   }
   const char *sc = argv[1], *dir = argv[2];
   const int64_t T0 = 1795600000LL * 1000000000LL, MIN = 60000000000LL;
-  rmp_prof p;
+  pprof_profile p;
   int rc = 0;
   if (strcmp(sc, "linear") == 0 || strcmp(sc, "sawtooth") == 0 || strcmp(sc, "step") == 0) {
     int64_t pid = sc[0] == 'l' ? 101 : sc[0] == 's' && sc[1] == 't' ? 102 : 103;
@@ -181,24 +184,24 @@ int main(int argc, char **argv) {
       rc |= write(&p, dir, 104, i);
     }
   } else if (strcmp(sc, "gotool") == 0) {
-    rmp_prof_init(&p);
-    rmp_prof_intern(&p, "", 0);
-    rmp_prof_add_type(&p, "alloc_objects", "count");
-    rmp_prof_add_type(&p, "alloc_space", "bytes");
-    rmp_prof_add_type(&p, "inuse_objects", "count");
-    rmp_prof_add_type(&p, "inuse_space", "bytes");
+    pprof_profile_init(&p);
+    pprof_intern(&p, "", 0);
+    pprof_add_type(&p, "alloc_objects", "count");
+    pprof_add_type(&p, "alloc_space", "bytes");
+    pprof_add_type(&p, "inuse_objects", "count");
+    pprof_add_type(&p, "inuse_space", "bytes");
     p.time_nanos = T0;
-    rmp_line l;
-    l.func_id = rmp_prof_add_fn(&p, "main.alloc", "main.alloc", "main.go", 10);
+    pprof_line l;
+    l.function_id = pprof_add_function(&p, "main.alloc", "main.alloc", "main.go", 10);
     l.line = 12;
-    uint64_t loc = rmp_prof_add_loc(&p, &l, 1, 0x401000);
+    uint64_t loc = pprof_add_location(&p, &l, 1, 0x401000);
     int64_t v[4] = {10, 1000, 5, 500};
-    rmp_prof_add_sample(&p, &loc, 1, NULL, 0, v);
+    pprof_add_sample(&p, &loc, 1, NULL, 0, v);
     char path[4096], err[512];
     snprintf(path, sizeof path, "%s/go-heap.pb.gz", dir);
-    rc = rmp_encode_file(path, &p, err, sizeof err);
+    rc = pprof_encode_file(path, &p, err, sizeof err);
     if (rc) fprintf(stderr, "gen_profiles: %s\n", err);
-    rmp_prof_free(&p);
+    pprof_profile_free(&p);
   } else {
     fprintf(stderr, "gen_profiles: unknown scenario %s\n", sc);
     return 2;

@@ -4,9 +4,9 @@
  * bytes, for many N, must make the encoder report RMP_ERR_SINK. */
 #include <math.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "pprof_case.h"
+#include "pprof_check.h"
 #include "pprof_decode.h"
 #include "pprof_scenarios.h"
 
@@ -20,19 +20,20 @@ static rmp_buf encode_raw(const pc_case *c) {
 
 static void check_bytes(const pc_case *c, const pc_model *m, const unsigned char *data, size_t len,
                         const char *form) {
-  dp_profile p;
+  pprof_profile p;
+  char err[512];
   int problems;
-  if (dp_decode(data, len, &p) != 0) {
-    fprintf(stderr, "[%s] %s: nanopb could not decode the profile\n", c->name, form);
+  if (pprof_decode_bytes(data, len, PPROF_ONE_GZIP_MEMBER, &p, err, sizeof err) != 0) {
+    fprintf(stderr, "[%s] %s: nanopb could not decode the profile: %s\n", c->name, form, err);
     failures++;
     return;
   }
-  problems = dp_check(c, m, &p);
+  problems = pc_check_profile(c, m, &p);
   if (problems) {
     fprintf(stderr, "[%s] %s: %d problems\n", c->name, form, problems);
     failures++;
   }
-  dp_free(&p);
+  pprof_profile_free(&p);
 }
 
 /* Raw and gzip forms both decode to the model; the gzip one inflates to
@@ -41,8 +42,7 @@ static void check_case(pc_case *c) {
   pc_model m;
   rmp_buf raw = encode_raw(c), raw2 = encode_raw(c), gz = {NULL, 0, 0};
   unsigned char *inflated;
-  uLongf ilen = (uLongf)raw.len + 1;
-  z_stream zs;
+  pprof_source src;
   pc_model_build(c, &m);
   check_bytes(c, &m, raw.data, raw.len, "raw");
   PC_CHECK(raw.len == raw2.len && memcmp(raw.data, raw2.data, raw.len) == 0);
@@ -51,16 +51,11 @@ static void check_case(pc_case *c) {
   check_bytes(c, &m, gz.data, gz.len, "gzip");
   inflated = (unsigned char *)malloc(raw.len + 1);
   PC_CHECK(inflated != NULL);
-  memset(&zs, 0, sizeof zs);
-  PC_CHECK(inflateInit2(&zs, 31) == Z_OK);
-  zs.next_in = gz.data;
-  zs.avail_in = (uInt)gz.len;
-  zs.next_out = inflated;
-  zs.avail_out = (uInt)ilen;
-  PC_CHECK(inflate(&zs, Z_FINISH) == Z_STREAM_END);
-  PC_CHECK(zs.total_out == raw.len && zs.avail_in == 0);
+  pprof_source_memory(&src, gz.data, gz.len);
+  PC_CHECK(pprof_source_read(&src, inflated, raw.len + 1) == raw.len);
+  PC_CHECK(src.gzip && src.members == 1 && !src.trailing && src.ended && !src.failed);
   PC_CHECK(memcmp(inflated, raw.data, raw.len) == 0);
-  inflateEnd(&zs);
+  pprof_source_close(&src);
   printf("%-10s %8zu samples %10zu raw bytes %9zu gzip bytes\n", c->name, m.n, raw.len, gz.len);
   free(inflated);
   rmp_buf_free(&raw);

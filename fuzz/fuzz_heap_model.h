@@ -1,14 +1,17 @@
-/* A profile model for the encoder harnesses: functions and classes with
- * arbitrary byte names (NULs, invalid UTF-8), objects tracked through the
- * profiler API with arbitrary sizes and ages, and what a pprof profile of
- * them must contain, computed here without the encoder's code: groups keyed
- * by stack content, class name and age bucket, UTF-8 sanitised by an
- * independent decoder, values scaled in long double. */
-#ifndef RMP_FUZZ_PPROF_MODEL_H
-#define RMP_FUZZ_PPROF_MODEL_H
+/* The heap the encoder harnesses drive, and the profile it must give:
+ * functions and classes with arbitrary byte names (NULs, invalid UTF-8),
+ * objects tracked through the profiler API with arbitrary sizes and ages,
+ * and what a pprof profile of them must contain, computed here without the
+ * encoder's code: groups keyed by stack content, class name and age bucket,
+ * UTF-8 sanitised by an independent decoder, values scaled in long double.
+ * The profile itself is read with proto/'s model (pprof_decode.h: nanopb's
+ * decoder generated from pprof's profile.proto, and its structural checks). */
+#ifndef RMP_FUZZ_HEAP_MODEL_H
+#define RMP_FUZZ_HEAP_MODEL_H
 
 #include <math.h>
-#include "fuzz_pprof_decode.h"
+#include "fuzz_common.h"
+#include "pprof_decode.h"
 
 #define PM_FUNCS 24
 #define PM_CLASSES 16
@@ -101,11 +104,17 @@ RMP_FZ_NOCOV static size_t pm_sanitize(const unsigned char *s, size_t n, unsigne
   return o;
 }
 
-static int pm_str_is(const dstr *d, const unsigned char *raw, size_t n) {
+/* String idx of the profile is exactly the n bytes at want. */
+static int pm_bytes_is(const pprof_profile *d, int64_t idx, const void *want, size_t n) {
+  return pprof_str_len(d, idx) == n && (n == 0 || memcmp(pprof_str(d, idx), want, n) == 0);
+}
+static int pm_is_cstr(const pprof_profile *d, int64_t idx, const char *s) { return pm_bytes_is(d, idx, s, strlen(s)); }
+/* String idx is raw as the encoder must write it: UTF-8 sanitised. */
+static int pm_str_is(const pprof_profile *d, int64_t idx, const unsigned char *raw, size_t n) {
   unsigned char buf[3 * 256];
   RMP_FZ_CHECK(n <= 256);
   size_t m = pm_sanitize(raw, n, buf);
-  return dstr_is(d, (const char *)buf, m);
+  return pm_bytes_is(d, idx, buf, m);
 }
 
 static double pm_pick_rate(rmp_fz *f) {
@@ -296,8 +305,6 @@ static void pm_check_value(int64_t got, uint64_t raw, long double rate) {
   if (w == 1.0L) RMP_FZ_CHECK((uint64_t)got == raw);
 }
 
-static int pm_is_cstr(const dstr *d, const char *s) { return dstr_is(d, s, strlen(s)); }
-
 typedef struct pm_expect {
   double sample_rate, retain_rate; /* as the snapshot says (maybe corrupted) */
   uint32_t epoch_now;
@@ -307,129 +314,146 @@ typedef struct pm_expect {
   const rmp_pprof_opts *opts;
 } pm_expect;
 
-/* Compare a decoded profile with the model. Any difference aborts. */
-RMP_FZ_NOCOV static void pm_check_profile(const pm *m, const pm_expect *x, const dprof *d) {
-  static pm_group g[PM_OBJS * 3];
-  uint32_t ng = 0;
-  dprof_check_structure(d);
-  for (uint32_t i = 0; i < m->nlive; i++) pm_add(m, g, &ng, &m->live[i], x->epoch_now, 1);
-  for (uint32_t i = 0; i < m->nallocs; i++) pm_add(m, g, &ng, &m->allocs[i], x->epoch_now, 0);
-
-  /* Types, in order, and the defaults. */
+/* Types, in order, the defaults, period, time and duration. */
+RMP_FZ_NOCOV static void pm_check_header(const pm_expect *x, const pprof_profile *d) {
   static const char *const types[4][2] = {
       {"allocations", "count"}, {"allocation_size", "bytes"}, {"retained_objects", "count"}, {"retained_size", "bytes"}};
   RMP_FZ_CHECK(d->ntypes == 4);
   for (int i = 0; i < 4; i++) {
-    RMP_FZ_CHECK(pm_is_cstr(dprof_str(d, d->types[i].type), types[i][0]));
-    RMP_FZ_CHECK(pm_is_cstr(dprof_str(d, d->types[i].unit), types[i][1]));
+    RMP_FZ_CHECK(pm_is_cstr(d, d->types[i].type, types[i][0]));
+    RMP_FZ_CHECK(pm_is_cstr(d, d->types[i].unit, types[i][1]));
   }
-  RMP_FZ_CHECK(pm_is_cstr(dprof_str(d, d->top.default_sample_type), "retained_size"));
-  RMP_FZ_CHECK(d->top.has_period_type);
-  RMP_FZ_CHECK(pm_is_cstr(dprof_str(d, d->top.period_type.type), "allocations"));
-  RMP_FZ_CHECK(pm_is_cstr(dprof_str(d, d->top.period_type.unit), "count"));
+  RMP_FZ_CHECK(pm_is_cstr(d, d->default_sample_type, "retained_size"));
+  RMP_FZ_CHECK(d->has_period_type);
+  RMP_FZ_CHECK(pm_is_cstr(d, d->period_type.type, "allocations"));
+  RMP_FZ_CHECK(pm_is_cstr(d, d->period_type.unit, "count"));
   if (x->sample_rate > 0 && x->sample_rate <= 1) {
     long double want = 1.0L / x->sample_rate;
-    if (want >= 9.2e18L) RMP_FZ_CHECK(d->top.period >= (int64_t)9.2e18);
-    else RMP_FZ_CHECK(fabsl((long double)d->top.period - want) <= 0.5L + want * 1e-12L);
+    if (want >= 9.2e18L) RMP_FZ_CHECK(d->period >= (int64_t)9.2e18);
+    else RMP_FZ_CHECK(fabsl((long double)d->period - want) <= 0.5L + want * 1e-12L);
   } else {
-    RMP_FZ_CHECK(d->top.period == 0);
+    RMP_FZ_CHECK(d->period == 0);
   }
-  RMP_FZ_CHECK((uint64_t)d->top.time_nanos == (x->start_ns > INT64_MAX ? INT64_MAX : x->start_ns));
+  RMP_FZ_CHECK((uint64_t)d->time_nanos == (x->start_ns > INT64_MAX ? INT64_MAX : x->start_ns));
   uint64_t dur = x->end_ns > x->start_ns ? x->end_ns - x->start_ns : 0;
-  RMP_FZ_CHECK((uint64_t)d->top.duration_nanos == (dur > INT64_MAX ? INT64_MAX : dur));
-  RMP_FZ_CHECK(d->nmappings == 0);
+  RMP_FZ_CHECK((uint64_t)d->duration_nanos == (dur > INT64_MAX ? INT64_MAX : dur));
+  RMP_FZ_CHECK(d->nmappings == 0 && d->drop_frames == 0 && d->keep_frames == 0);
+}
 
-  /* Samples: one per group, frames, labels and values as the model says.
-   * Location and function ids must mean one frame / one function each. */
+/* Frame i of sample s: its location (one line, no mapping, no address),
+ * that line, and its function. */
+typedef struct pm_frame {
+  const pprof_location *loc;
+  const pprof_line *line;
+  const pprof_function *fn;
+} pm_frame;
+RMP_FZ_NOCOV static pm_frame pm_frame_of(const pprof_profile *d, const pprof_sample *s, uint32_t i) {
+  pm_frame f;
+  f.loc = pprof_find_location(d, d->location_ids[s->loc_off + i]);
+  RMP_FZ_CHECK(f.loc->nlines == 1 && f.loc->mapping_id == 0 && f.loc->address == 0);
+  f.line = &d->lines[f.loc->line_off];
+  f.fn = pprof_find_function(d, f.line->function_id);
+  return f;
+}
+
+/* The unseen group a sample stands for: same labels, same frames. */
+RMP_FZ_NOCOV static pm_group *pm_match(const pm *m, pm_group *g, uint32_t ng, const pprof_profile *d,
+                                       const pprof_sample *s) {
+  /* Labels first: they narrow the group down. */
+  int64_t cls = -1, age = -1;
+  for (uint32_t l = 0; l < s->nlab; l++) {
+    const pprof_label *lb = &d->labels[s->lab_off + l];
+    if (pm_is_cstr(d, lb->key, "object_class")) {
+      RMP_FZ_CHECK(cls < 0 && lb->num == 0 && lb->num_unit == 0);
+      cls = lb->str;
+    } else {
+      RMP_FZ_CHECK(pm_is_cstr(d, lb->key, "allocation_age") && age < 0 && lb->str == 0);
+      RMP_FZ_CHECK(pm_is_cstr(d, lb->num_unit, "gcs"));
+      age = lb->num;
+    }
+  }
+  RMP_FZ_CHECK(age >= 0);
+  for (uint32_t gi = 0; gi < ng; gi++) {
+    pm_group *c = &g[gi];
+    const pm_bytes *want_cls = &m->cls[c->klass];
+    if (c->seen || (int64_t)c->age != age || c->st->depth != s->nloc) continue;
+    if (want_cls->n == 0 ? cls >= 0 : !(cls >= 0 && pm_str_is(d, cls, want_cls->b, want_cls->n))) continue;
+    int ok = 1;
+    for (uint32_t i = 0; i < c->st->depth && ok; i++) {
+      pm_frame f = pm_frame_of(d, s, i);
+      const pm_bytes *sys = &m->sys[c->st->func[i]];
+      ok = f.line->line == c->st->line[i] && pm_str_is(d, f.fn->system_name, sys->b, sys->n);
+    }
+    if (ok) return c;
+  }
+  return NULL;
+}
+
+/* Samples: one per group, frames, labels and values as the model says.
+ * Location and function ids must mean one frame / one function each, and
+ * none may go unused. */
+RMP_FZ_NOCOV static void pm_check_samples(const pm *m, const pm_expect *x, pm_group *g, uint32_t ng,
+                                           const pprof_profile *d) {
   uint64_t loc_of[PM_FUNCS][8] = {{0}}; /* [slot][line index] -> location id */
   uint64_t fn_of[PM_FUNCS] = {0};
   static const int32_t lines[] = {0, 1, 7, -1, INT32_MAX, INT32_MIN, 300};
   RMP_FZ_CHECK(d->nsamples == ng);
-  for (size_t si = 0; si < d->nsamples; si++) {
-    const dsample *s = &d->samples[si];
-    /* Labels first: they narrow the group down. */
-    const dstr *cls = NULL;
-    int64_t age = -1;
-    for (size_t l = 0; l < s->nlabels; l++) {
-      const perftools_profiles_Label *lb = &s->labels[l];
-      const dstr *key = dprof_str(d, lb->key);
-      if (pm_is_cstr(key, "object_class")) {
-        RMP_FZ_CHECK(!cls && lb->num == 0 && lb->num_unit == 0);
-        cls = dprof_str(d, lb->str);
-      } else {
-        RMP_FZ_CHECK(pm_is_cstr(key, "allocation_age") && age < 0 && lb->str == 0);
-        RMP_FZ_CHECK(pm_is_cstr(dprof_str(d, lb->num_unit), "gcs"));
-        age = lb->num;
-      }
-    }
-    RMP_FZ_CHECK(age >= 0);
-    pm_group *hit = NULL;
-    for (uint32_t gi = 0; gi < ng && !hit; gi++) {
-      pm_group *c = &g[gi];
-      if (c->seen || (int64_t)c->age != age || c->st->depth != s->nlocs) continue;
-      if (m->cls[c->klass].n == 0 ? cls != NULL : !(cls && pm_str_is(cls, m->cls[c->klass].b, m->cls[c->klass].n)))
-        continue;
-      int ok = 1;
-      for (uint32_t i = 0; i < c->st->depth && ok; i++) {
-        const dloc *lc = dprof_loc(d, s->locs[i]);
-        RMP_FZ_CHECK(lc->nlines == 1 && lc->loc.mapping_id == 0 && lc->loc.address == 0);
-        const perftools_profiles_Function *fn = dprof_func(d, lc->lines[0].function_id);
-        ok = lc->lines[0].line == c->st->line[i] && pm_str_is(dprof_str(d, fn->system_name), m->sys[c->st->func[i]].b,
-                                                               m->sys[c->st->func[i]].n);
-      }
-      if (ok) hit = c;
-    }
+  for (uint32_t si = 0; si < d->nsamples; si++) {
+    const pprof_sample *s = &d->samples[si];
+    pm_group *hit = pm_match(m, g, ng, d, s);
     RMP_FZ_CHECK(hit != NULL);
     hit->seen = 1;
     for (uint32_t i = 0; i < hit->st->depth; i++) {
       uint8_t k = hit->st->func[i];
-      const dloc *lc = dprof_loc(d, s->locs[i]);
-      const perftools_profiles_Function *fn = dprof_func(d, lc->lines[0].function_id);
-      RMP_FZ_CHECK(pm_str_is(dprof_str(d, fn->name), m->name[k].b, m->name[k].n));
-      RMP_FZ_CHECK(pm_str_is(dprof_str(d, fn->filename), m->file[k].b, m->file[k].n));
-      RMP_FZ_CHECK(fn->start_line == m->start_line[k]);
+      pm_frame f = pm_frame_of(d, s, i);
+      RMP_FZ_CHECK(pm_str_is(d, f.fn->name, m->name[k].b, m->name[k].n));
+      RMP_FZ_CHECK(pm_str_is(d, f.fn->filename, m->file[k].b, m->file[k].n));
+      RMP_FZ_CHECK(f.fn->start_line == m->start_line[k]);
       uint32_t li = 0;
       while (lines[li] != hit->st->line[i]) li++;
-      RMP_FZ_CHECK(loc_of[k][li] == 0 || loc_of[k][li] == lc->loc.id);
-      loc_of[k][li] = lc->loc.id;
-      RMP_FZ_CHECK(fn_of[k] == 0 || fn_of[k] == fn->id);
-      fn_of[k] = fn->id;
+      RMP_FZ_CHECK(loc_of[k][li] == 0 || loc_of[k][li] == f.loc->id);
+      loc_of[k][li] = f.loc->id;
+      RMP_FZ_CHECK(fn_of[k] == 0 || fn_of[k] == f.fn->id);
+      fn_of[k] = f.fn->id;
     }
-    pm_check_value(s->vals[0], hit->alloc_n, (long double)x->sample_rate * x->retain_rate);
-    pm_check_value(s->vals[1], hit->alloc_bytes, (long double)x->sample_rate * x->retain_rate);
-    pm_check_value(s->vals[2], hit->live_n, x->sample_rate);
-    pm_check_value(s->vals[3], hit->live_bytes, x->sample_rate);
+    const int64_t *v = d->values + s->val_off;
+    pm_check_value(v[0], hit->alloc_n, (long double)x->sample_rate * x->retain_rate);
+    pm_check_value(v[1], hit->alloc_bytes, (long double)x->sample_rate * x->retain_rate);
+    pm_check_value(v[2], hit->live_n, x->sample_rate);
+    pm_check_value(v[3], hit->live_bytes, x->sample_rate);
   }
-  /* Distinct frames and functions got distinct ids, and nothing unused. */
-  size_t nloc = 0, nfn = 0;
+  uint32_t nloc = 0, nfn = 0;
   for (int k = 0; k < PM_FUNCS; k++) {
     nfn += fn_of[k] != 0;
     for (int li = 0; li < 8; li++) nloc += loc_of[k][li] != 0;
   }
-  RMP_FZ_CHECK(d->nlocs == nloc && d->nfuncs == nfn);
-  for (size_t i = 0; i < d->nlocs; i++)
-    for (size_t j = 0; j < i; j++)
-      RMP_FZ_CHECK(d->locs[i].lines[0].function_id != d->locs[j].lines[0].function_id ||
-                   d->locs[i].lines[0].line != d->locs[j].lines[0].line);
+  RMP_FZ_CHECK(d->nlocations == nloc && d->nfunctions == nfn);
+  for (uint32_t i = 0; i < d->nlocations; i++) {
+    const pprof_line *a = &d->lines[d->locations[i].line_off];
+    for (uint32_t j = 0; j < i; j++) {
+      const pprof_line *b = &d->lines[d->locations[j].line_off];
+      RMP_FZ_CHECK(a->function_id != b->function_id || a->line != b->line);
+    }
+  }
+}
 
-  /* Strings: the snapshot's, nine fixed ones, then the comments; the
-   * comments say what the snapshot says, the caller's last. */
+/* Strings: the snapshot's, nine fixed ones, then the comments; the
+ * comments say what the snapshot says, the caller's last. */
+RMP_FZ_NOCOV static void pm_check_comments(const pm *m, const pm_expect *x, const pprof_profile *d) {
   const rmp_pprof_opts *o = x->opts;
-  size_t nuser = o && o->comments ? o->ncomments : 0;
-  RMP_FZ_CHECK(d->nstrings == x->nstrings + 9 + d->ncomments);
+  uint32_t nuser = o && o->comments ? (uint32_t)o->ncomments : 0;
+  RMP_FZ_CHECK(d->strings.count == x->nstrings + 9 + d->ncomments);
   RMP_FZ_CHECK(d->ncomments >= 7 + nuser);
-  for (size_t i = 0; i < d->ncomments; i++) RMP_FZ_CHECK(d->comments[i] == (int64_t)(x->nstrings + 9 + i));
-  for (size_t i = 0; i < nuser; i++) {
+  for (uint32_t i = 0; i < d->ncomments; i++) RMP_FZ_CHECK(d->comments[i] == (int64_t)(x->nstrings + 9 + i));
+  for (uint32_t i = 0; i < nuser; i++) {
     const char *c = o->comments[i];
-    RMP_FZ_CHECK(pm_str_is(dprof_str(d, d->comments[d->ncomments - nuser + i]), (const unsigned char *)c, strlen(c)));
+    RMP_FZ_CHECK(pm_str_is(d, d->comments[d->ncomments - nuser + i], (const unsigned char *)c, strlen(c)));
   }
   int saw_rate = 0, saw_pid = 0, saw_heap = 0, saw_allocs = 0;
-  for (size_t i = 0; i + nuser < d->ncomments; i++) {
-    const dstr *c = dprof_str(d, d->comments[i]);
-    char buf[200];
-    RMP_FZ_CHECK(c->n < sizeof buf);
-    memcpy(buf, c->p, c->n);
-    buf[c->n] = 0;
+  for (uint32_t i = 0; i + nuser < d->ncomments; i++) {
+    /* Strings are stored with a NUL after them: parse them in place. */
+    const char *buf = pprof_str(d, d->comments[i]);
+    RMP_FZ_CHECK(pprof_str_len(d, d->comments[i]) < 200);
     if (strncmp(buf, "sample_rate=", 12) == 0) {
       double r = strtod(buf + 12, NULL);
       RMP_FZ_CHECK(r == x->sample_rate || (isnan(r) && isnan(x->sample_rate)));
@@ -452,6 +476,26 @@ RMP_FZ_NOCOV static void pm_check_profile(const pm *m, const pm_expect *x, const
   }
   RMP_FZ_CHECK(saw_rate == 1 && saw_heap == 1 && saw_allocs == 1);
   RMP_FZ_CHECK(saw_pid == (o && o->pid != 0));
+}
+
+/* Decode an encoded profile (raw, or gzip of one member alone) into proto's
+ * model, samples as written, and compare it with the model. Any
+ * difference, or any structural fault the decoder finds, aborts. */
+RMP_FZ_NOCOV static void pm_check_profile(const pm *m, const pm_expect *x, const unsigned char *data, size_t len) {
+  static pm_group g[PM_OBJS * 3];
+  uint32_t ng = 0;
+  pprof_profile d;
+  char err[512];
+  if (pprof_decode_bytes(data, len, PPROF_ONE_GZIP_MEMBER, &d, err, sizeof err) != 0) {
+    fprintf(stderr, "decoding the profile: %s\n", err);
+    RMP_FZ_CHECK(!"the profile decodes");
+  }
+  for (uint32_t i = 0; i < m->nlive; i++) pm_add(m, g, &ng, &m->live[i], x->epoch_now, 1);
+  for (uint32_t i = 0; i < m->nallocs; i++) pm_add(m, g, &ng, &m->allocs[i], x->epoch_now, 0);
+  pm_check_header(x, &d);
+  pm_check_samples(m, x, g, ng, &d);
+  pm_check_comments(m, x, &d);
+  pprof_profile_free(&d);
 }
 
 /* After a rotation: the interval's samples and drop counts are gone. */

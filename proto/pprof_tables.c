@@ -1,35 +1,36 @@
 /* Allocation, hashing, a u64 map and a string interner. */
-#include "rmp_report.h"
+#include "pprof_tables.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static void oom(void) {
-  fputs("rmp-report: out of memory\n", stderr);
+  fputs("out of memory\n", stderr);
   exit(3);
 }
 
-void *rmp_xmalloc(size_t n) {
+void *pprof_xmalloc(size_t n) {
   void *p = malloc(n ? n : 1);
   if (!p) oom();
   return p;
 }
-void *rmp_xcalloc(size_t n, size_t sz) {
+void *pprof_xcalloc(size_t n, size_t sz) {
   void *p = calloc(n ? n : 1, sz ? sz : 1);
   if (!p) oom();
   return p;
 }
-void *rmp_xrealloc(void *p, size_t n) {
+void *pprof_xrealloc(void *p, size_t n) {
   p = realloc(p, n ? n : 1);
   if (!p) oom();
   return p;
 }
-char *rmp_xstrdup(const char *s) {
+char *pprof_xstrdup(const char *s) {
   size_t n = strlen(s) + 1;
-  return memcpy(rmp_xmalloc(n), s, n);
+  return memcpy(pprof_xmalloc(n), s, n);
 }
 
-void rmp_grow(void **v, uint32_t *cap, uint32_t need, size_t sz) {
+void pprof_grow(void **v, uint32_t *cap, uint32_t need, size_t sz) {
   if (need <= *cap) return;
   uint64_t c = *cap ? *cap : 8;
   while (c < need) c *= 2;
@@ -37,11 +38,11 @@ void rmp_grow(void **v, uint32_t *cap, uint32_t need, size_t sz) {
     if (need == UINT32_MAX) oom();
     c = UINT32_MAX;
   }
-  *v = rmp_xrealloc(*v, (size_t)c * sz);
+  *v = pprof_xrealloc(*v, (size_t)c * sz);
   *cap = (uint32_t)c;
 }
 
-uint64_t rmp_hash_u64(uint64_t x) {
+uint64_t pprof_hash_u64(uint64_t x) {
   x ^= x >> 33;
   x *= UINT64_C(0xff51afd7ed558ccd);
   x ^= x >> 33;
@@ -51,32 +52,32 @@ uint64_t rmp_hash_u64(uint64_t x) {
 }
 
 /* Eight bytes per step: stack keys are arrays of 32-bit frame ids. */
-uint64_t rmp_hash_bytes(const void *p, size_t n, uint64_t seed) {
+uint64_t pprof_hash_bytes(const void *p, size_t n, uint64_t seed) {
   const unsigned char *b = p;
   uint64_t h = seed ^ (n * UINT64_C(0x9E3779B97F4A7C15));
   while (n >= 8) {
     uint64_t w;
     memcpy(&w, b, 8);
-    h = (h ^ rmp_hash_u64(w)) * UINT64_C(0x9E3779B97F4A7C15);
+    h = (h ^ pprof_hash_u64(w)) * UINT64_C(0x9E3779B97F4A7C15);
     b += 8;
     n -= 8;
   }
   uint64_t w = 0;
   if (n) memcpy(&w, b, n);
-  h ^= rmp_hash_u64(w + n);
-  return rmp_hash_u64(h);
+  h ^= pprof_hash_u64(w + n);
+  return pprof_hash_u64(h);
 }
 
-void rmp_map_init(rmp_map *m) { memset(m, 0, sizeof *m); }
-void rmp_map_free(rmp_map *m) {
+void pprof_map_init(pprof_map *m) { memset(m, 0, sizeof *m); }
+void pprof_map_free(pprof_map *m) {
   free(m->keys);
   free(m->vals);
   free(m->used);
   memset(m, 0, sizeof *m);
 }
 
-static uint32_t *map_slot(const rmp_map *m, uint64_t key, int *found) {
-  uint32_t i = (uint32_t)rmp_hash_u64(key) & m->mask;
+static uint32_t *map_slot(const pprof_map *m, uint64_t key, int *found) {
+  uint32_t i = (uint32_t)pprof_hash_u64(key) & m->mask;
   for (;;) {
     if (!m->used[i]) {
       *found = 0;
@@ -90,14 +91,14 @@ static uint32_t *map_slot(const rmp_map *m, uint64_t key, int *found) {
   }
 }
 
-static void map_rehash(rmp_map *m) {
-  rmp_map n;
+static void map_rehash(pprof_map *m) {
+  pprof_map n;
   uint32_t cap = m->mask ? (m->mask + 1) * 2 : 64;
   n.mask = cap - 1;
   n.count = m->count;
-  n.keys = rmp_xcalloc(cap, sizeof *n.keys);
-  n.vals = rmp_xcalloc(cap, sizeof *n.vals);
-  n.used = rmp_xcalloc(cap, 1);
+  n.keys = pprof_xcalloc(cap, sizeof *n.keys);
+  n.vals = pprof_xcalloc(cap, sizeof *n.vals);
+  n.used = pprof_xcalloc(cap, 1);
   if (m->mask) {
     for (uint32_t i = 0; i <= m->mask; i++) {
       if (!m->used[i]) continue;
@@ -109,11 +110,11 @@ static void map_rehash(rmp_map *m) {
       *v = m->vals[i];
     }
   }
-  rmp_map_free(m);
+  pprof_map_free(m);
   *m = n;
 }
 
-uint32_t *rmp_map_put(rmp_map *m, uint64_t key, int *found) {
+uint32_t *pprof_map_put(pprof_map *m, uint64_t key, int *found) {
   if (!m->mask || (m->count + 1) * 4 > (m->mask + 1) * 3) map_rehash(m);
   uint32_t *v = map_slot(m, key, found);
   if (!*found) {
@@ -126,36 +127,36 @@ uint32_t *rmp_map_put(rmp_map *m, uint64_t key, int *found) {
   return v;
 }
 
-const uint32_t *rmp_map_get(const rmp_map *m, uint64_t key) {
+const uint32_t *pprof_map_get(const pprof_map *m, uint64_t key) {
   if (!m->mask) return NULL;
   int f;
   uint32_t *v = map_slot(m, key, &f);
   return f ? v : NULL;
 }
 
-void rmp_strs_init(rmp_strs *s) { memset(s, 0, sizeof *s); }
-void rmp_strs_free(rmp_strs *s) {
+void pprof_strings_init(pprof_strings *s) { memset(s, 0, sizeof *s); }
+void pprof_strings_free(pprof_strings *s) {
   free(s->arena);
   free(s->offs);
   free(s->lens);
   free(s->next);
-  rmp_map_free(&s->index);
+  pprof_map_free(&s->index);
   memset(s, 0, sizeof *s);
 }
 
-uint32_t rmp_strs_append(rmp_strs *s, const char *p, size_t len) {
+uint32_t pprof_strings_append(pprof_strings *s, const char *p, size_t len) {
   if (len > UINT32_MAX - 1) len = UINT32_MAX - 1;
   uint32_t cap = s->cap;
-  rmp_grow((void **)&s->offs, &cap, s->count + 1, sizeof *s->offs);
+  pprof_grow((void **)&s->offs, &cap, s->count + 1, sizeof *s->offs);
   cap = s->cap;
-  rmp_grow((void **)&s->lens, &cap, s->count + 1, sizeof *s->lens);
+  pprof_grow((void **)&s->lens, &cap, s->count + 1, sizeof *s->lens);
   cap = s->cap;
-  rmp_grow((void **)&s->next, &cap, s->count + 1, sizeof *s->next);
+  pprof_grow((void **)&s->next, &cap, s->count + 1, sizeof *s->next);
   s->cap = cap;
   if (s->arena_len + len + 1 > s->arena_cap) {
     size_t c = s->arena_cap ? s->arena_cap : 4096;
     while (c < s->arena_len + len + 1) c *= 2;
-    s->arena = rmp_xrealloc(s->arena, c);
+    s->arena = pprof_xrealloc(s->arena, c);
     s->arena_cap = c;
   }
   if (len) memcpy(s->arena + s->arena_len, p, len);
@@ -167,18 +168,18 @@ uint32_t rmp_strs_append(rmp_strs *s, const char *p, size_t len) {
   return s->count++;
 }
 
-uint32_t rmp_strs_intern(rmp_strs *s, const char *p, size_t len) {
-  uint64_t h = rmp_hash_bytes(p, len, 0);
+uint32_t pprof_strings_intern(pprof_strings *s, const char *p, size_t len) {
+  uint64_t h = pprof_hash_bytes(p, len, 0);
   int found;
-  uint32_t *head = rmp_map_put(&s->index, h, &found);
+  uint32_t *head = pprof_map_put(&s->index, h, &found);
   if (found) {
     for (uint32_t id = *head; id != UINT32_MAX; id = s->next[id])
       if (s->lens[id] == len && memcmp(s->arena + s->offs[id], p, len) == 0) return id;
   }
   uint32_t first = found ? *head : UINT32_MAX;
   /* Appending may grow the map's neighbour arrays but not the map itself. */
-  uint32_t id = rmp_strs_append(s, p, len);
+  uint32_t id = pprof_strings_append(s, p, len);
   s->next[id] = first;
-  *(uint32_t *)rmp_map_get(&s->index, h) = id;
+  *(uint32_t *)pprof_map_get(&s->index, h) = id;
   return id;
 }

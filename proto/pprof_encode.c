@@ -1,9 +1,10 @@
 /* Writing a profile with nanopb's pb_encode: every repeated field is a
  * callback over the model's arrays, output goes through zlib's gzwrite, so
  * no buffer the size of the profile is needed. */
-#include "rmp_report.h"
+#include "pprof_encode.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -11,9 +12,9 @@
 #include "profile.pb.h"
 
 typedef struct ectx {
-  const rmp_prof *p;
-  const rmp_sample *s; /* the sample being written */
-  const rmp_loc *l;    /* the location being written */
+  const pprof_profile *p;
+  const pprof_sample *s; /* the sample being written */
+  const pprof_location *l;    /* the location being written */
 } ectx;
 
 static size_t varint_len(uint64_t v) {
@@ -49,7 +50,7 @@ static bool cb_types(pb_ostream_t *st, const pb_field_t *f, void *const *arg) {
 
 static bool cb_locids(pb_ostream_t *st, const pb_field_t *f, void *const *arg) {
   const ectx *c = *arg;
-  return put_packed(st, f, c->p->locids + c->s->loc_off, c->s->nloc);
+  return put_packed(st, f, c->p->location_ids + c->s->loc_off, c->s->nloc);
 }
 static bool cb_values(pb_ostream_t *st, const pb_field_t *f, void *const *arg) {
   const ectx *c = *arg;
@@ -58,7 +59,7 @@ static bool cb_values(pb_ostream_t *st, const pb_field_t *f, void *const *arg) {
 static bool cb_labels(pb_ostream_t *st, const pb_field_t *f, void *const *arg) {
   const ectx *c = *arg;
   for (uint32_t i = 0; i < c->s->nlab; i++) {
-    const rmp_label *l = &c->p->labels[c->s->lab_off + i];
+    const pprof_label *l = &c->p->labels[c->s->lab_off + i];
     perftools_profiles_Label m = {l->key, l->str, l->num, l->num_unit};
     if (!pb_encode_tag_for_field(st, f) || !pb_encode_submessage(st, perftools_profiles_Label_fields, &m))
       return false;
@@ -85,8 +86,8 @@ static bool cb_samples(pb_ostream_t *st, const pb_field_t *f, void *const *arg) 
 static bool cb_lines(pb_ostream_t *st, const pb_field_t *f, void *const *arg) {
   const ectx *c = *arg;
   for (uint32_t i = 0; i < c->l->nlines; i++) {
-    const rmp_line *l = &c->p->lines[c->l->line_off + i];
-    perftools_profiles_Line m = {l->func_id, l->line};
+    const pprof_line *l = &c->p->lines[c->l->line_off + i];
+    perftools_profiles_Line m = {l->function_id, l->line};
     if (!pb_encode_tag_for_field(st, f) || !pb_encode_submessage(st, perftools_profiles_Line_fields, &m))
       return false;
   }
@@ -95,9 +96,9 @@ static bool cb_lines(pb_ostream_t *st, const pb_field_t *f, void *const *arg) {
 
 static bool cb_locations(pb_ostream_t *st, const pb_field_t *f, void *const *arg) {
   const ectx *c = *arg;
-  for (uint32_t i = 0; i < c->p->nlocs; i++) {
+  for (uint32_t i = 0; i < c->p->nlocations; i++) {
     ectx lc = *c;
-    lc.l = &c->p->locs[i];
+    lc.l = &c->p->locations[i];
     perftools_profiles_Location m = perftools_profiles_Location_init_zero;
     m.id = lc.l->id;
     m.mapping_id = lc.l->mapping_id;
@@ -112,8 +113,8 @@ static bool cb_locations(pb_ostream_t *st, const pb_field_t *f, void *const *arg
 
 static bool cb_functions(pb_ostream_t *st, const pb_field_t *f, void *const *arg) {
   const ectx *c = *arg;
-  for (uint32_t i = 0; i < c->p->nfns; i++) {
-    const rmp_fn *x = &c->p->fns[i];
+  for (uint32_t i = 0; i < c->p->nfunctions; i++) {
+    const pprof_function *x = &c->p->functions[i];
     perftools_profiles_Function m = {x->id, x->name, x->system_name, x->filename, x->start_line};
     if (!pb_encode_tag_for_field(st, f) || !pb_encode_submessage(st, perftools_profiles_Function_fields, &m))
       return false;
@@ -123,9 +124,10 @@ static bool cb_functions(pb_ostream_t *st, const pb_field_t *f, void *const *arg
 
 static bool cb_strings(pb_ostream_t *st, const pb_field_t *f, void *const *arg) {
   const ectx *c = *arg;
-  for (uint32_t i = 0; i < c->p->strs.count; i++) {
+  const pprof_strings *t = &c->p->strings;
+  for (uint32_t i = 0; i < t->count; i++) {
     if (!pb_encode_tag_for_field(st, f) ||
-        !pb_encode_string(st, (const pb_byte_t *)rmp_strs_get(&c->p->strs, i), rmp_strs_len(&c->p->strs, i)))
+        !pb_encode_string(st, (const pb_byte_t *)pprof_strings_get(t, i), pprof_strings_len(t, i)))
       return false;
   }
   return true;
@@ -147,7 +149,7 @@ static bool gz_write(pb_ostream_t *st, const pb_byte_t *buf, size_t n) {
   return true;
 }
 
-int rmp_encode_file(const char *path, const rmp_prof *p, char *err, size_t errn) {
+int pprof_encode_file(const char *path, const pprof_profile *p, char *err, size_t errn) {
   gzFile gz = gzopen(path, "wb");
   if (!gz) {
     snprintf(err, errn, "cannot create %s: %s", path, strerror(errno));
@@ -169,6 +171,8 @@ int rmp_encode_file(const char *path, const rmp_prof *p, char *err, size_t errn)
   m.duration_nanos = p->duration_nanos;
   m.period = p->period;
   m.default_sample_type = p->default_sample_type;
+  m.drop_frames = p->drop_frames;
+  m.keep_frames = p->keep_frames;
   m.has_period_type = p->has_period_type;
   m.period_type.type = p->period_type.type;
   m.period_type.unit = p->period_type.unit;
