@@ -47,6 +47,10 @@ class TestCollectorProcess < Minitest::Test
       child = decode(File.binread(path))
       assert_equal 500, child.sum("retained_objects", func: /make_child_things/, klass: "RmpChildThing")
       assert_equal 300, child.sum("retained_objects", func: /make_parent_things/, klass: "RmpParentThing")
+      # The parent's allocations are the parent's to report: merging both
+      # processes' profiles must count them once.
+      assert_equal 500, child.sum("allocations", func: /make_child_things/, klass: "RmpChildThing")
+      assert_equal 0, child.sum("allocations", func: /make_parent_things/)
       parent = decode(c.flush)
       assert_equal 0, parent.sum("retained_objects", klass: "RmpChildThing")
       assert_equal 300, parent.sum("retained_objects", func: /make_parent_things/, klass: "RmpParentThing")

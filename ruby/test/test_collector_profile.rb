@@ -214,6 +214,56 @@ class TestCollectorProfile < Minitest::Test
   # A full table is thinned, not dropped: the sample stays bounded and its
   # estimate stays unbiased. (The statistics are in the C suite; this
   # checks the shim passes weights and decisions through.)
+  def keep_new_strings(n, sink) = n.times { |i| sink << "new #{i}" * 4 }
+
+  # Retained means alive as of the last GC, as in Go's heap profiles.
+  def test_objects_allocated_since_the_last_gc_are_not_yet_retained
+    c = Collector.new(sample_rate: 1, max_heap_samples: 100_000)
+    sink = []
+    c.start!
+    Thread.pass
+    GC.start
+    keep_new_strings(300, sink)
+    Thread.pass # committed, but no GC since
+    before_gc = decode(c.flush)
+    assert_equal 0, before_gc.sum("retained_objects", func: /keep_new_strings/)
+    assert_operator comment_value(before_gc, "young_objects_left_out"), :>=, 300
+    assert_equal 300, before_gc.sum("allocations", func: /keep_new_strings/, klass: "String", leaf: "String#*")
+    GC.start
+    after_gc = decode(c.flush)
+    assert_equal 300, after_gc.sum("retained_objects", func: /keep_new_strings/, klass: "String", leaf: "String#*")
+    c.retain_new_objects = true
+    keep_new_strings(200, sink)
+    Thread.pass
+    assert_equal 500, decode(c.flush).sum("retained_objects", func: /keep_new_strings/, klass: "String", leaf: "String#*")
+  ensure
+    c&.stop!
+  end
+
+  # The first thinning in a process says so once, through the logger.
+  def test_the_first_thinning_is_logged_once_naming_the_setting
+    code = <<~RUBY
+      require "ruby_memprofiler_pprof"
+      class Log; attr_reader :lines; def initialize = @lines = []; def warn(m) = @lines << m; end
+      log = Log.new
+      c = MemprofilerPprof::Collector.new(sample_rate: 1, max_heap_samples: 50, logger: log)
+      c.start!
+      keep = Array.new(2000) { Object.new }
+      Thread.pass
+      c.flush
+      keep2 = Array.new(2000) { Object.new }
+      Thread.pass
+      print c.stats[:heap_thinnings], "\n", log.lines.join("\n")
+    RUBY
+    out, err, status = run_ruby(code)
+    assert status.success?, err
+    thinnings, *lines = out.lines(chomp: true)
+    assert_operator Integer(thinnings), :>=, 2
+    assert_equal 1, lines.size, out
+    assert_match(/max_heap_samples \(50\)/, lines[0])
+    assert_match(/RUBY_MEMPROFILER_PPROF_MAX_HEAP_SAMPLES/, lines[0])
+  end
+
   def test_max_heap_samples_bounds_the_table_by_thinning
     c = Collector.new(sample_rate: 1, max_heap_samples: 100)
     sink = []
