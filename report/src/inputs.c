@@ -59,6 +59,19 @@ uint32_t report_expand_inputs(char **args, int nargs, char ***out, int *nerr) {
   return n;
 }
 
+double report_comment_number(const pprof_profile *p, const char *key) {
+  size_t n = strlen(key);
+  for (uint32_t i = 0; i < p->ncomments; i++) {
+    const char *c = pprof_str(p, p->comments[i]);
+    if (strncmp(c, key, n) == 0 && c[n] == '=') {
+      char *end;
+      double v = strtod(c + n + 1, &end);
+      if (end != c + n + 1 && *end == '\0' && v >= 0) return v;
+    }
+  }
+  return -1;
+}
+
 int64_t report_profile_pid(const pprof_profile *p, const char *path) {
   for (uint32_t i = 0; i < p->ncomments; i++) {
     const char *c = pprof_str(p, p->comments[i]);

@@ -140,11 +140,44 @@ void report_suspect_title(const report_series *s, uint32_t key, char *buf, size_
   free(t);
 }
 
+static const report_series *by_time_series;
+static int by_time(const void *a, const void *b) {
+  int64_t x = by_time_series->profs[*(const uint32_t *)a].time_nanos,
+          y = by_time_series->profs[*(const uint32_t *)b].time_nanos;
+  return (x > y) - (x < y);
+}
+
+void report_print_sampling_changes(FILE *out, const report_series *s) {
+  static const char *const what[2] = {"sample_rate", "heap_sample_probability"};
+  uint32_t *order = pprof_xmalloc((s->nprofs + 1) * sizeof *order), printed = 0;
+  for (uint32_t proc = 0; proc < s->nprocs; proc++) {
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < s->nprofs; i++)
+      if (s->profs[i].proc == proc) order[n++] = i;
+    by_time_series = s;
+    qsort(order, n, sizeof *order, by_time);
+    for (uint32_t i = 1; i < n; i++) {
+      const report_profile_info *a = &s->profs[order[i - 1]], *b = &s->profs[order[i]];
+      double from[2] = {a->sample_rate, a->heap_probability}, to[2] = {b->sample_rate, b->heap_probability};
+      for (int k = 0; k < 2; k++) {
+        char pid[32];
+        if (from[k] < 0 || to[k] < 0 || from[k] == to[k]) continue;
+        if (printed++ == 0)
+          fprintf(out, "Sampling changed within a process (estimates stay unbiased; fewer samples, more noise):\n");
+        fprintf(out, "  %s: %s %g -> %g from profile %u of %u (%s)\n", report_fmt_pid(s->procs[proc].pid, pid, sizeof pid),
+                what[k], from[k], to[k], i + 1, n, b->path);
+      }
+    }
+  }
+  free(order);
+}
+
 void report_print_leaks(FILE *out, const report_series *s, const report_suspect *sus, uint32_t nsus, uint32_t top) {
   double *t = pprof_xmalloc((s->nprofs + 1) * 4 * sizeof *t), *y = t + s->nprofs + 1, *objs = y + s->nprofs + 1,
          *old = objs + s->nprofs + 1;
   fprintf(out, "%u profiles from %u process%s, grouped by %s.\n", s->nprofs, s->nprocs, s->nprocs == 1 ? "" : "es",
           by_name(s->by));
+  report_print_sampling_changes(out, s);
   if (nsus == 0) {
     fprintf(out, "No suspects: no %s's retained size grew steadily (see rmp-report --help for the criteria).\n",
             by_name(s->by));

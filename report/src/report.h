@@ -21,6 +21,8 @@
 uint32_t report_expand_inputs(char **args, int nargs, char ***out, int *nerr);
 /* pid from a "pid=<n>" comment, else from a mem-<pid>-... file name, else -1. */
 int64_t report_profile_pid(const pprof_profile *p, const char *path);
+/* The number in a "<key>=<number>" comment, else -1. */
+double report_comment_number(const pprof_profile *p, const char *key);
 
 /* ---- series.c, series_add.c: per call site, per process series -------- */
 
@@ -38,6 +40,9 @@ typedef struct report_profile_info { /* one loaded profile */
   int64_t time_nanos;
   double total_size, total_objs;
   char *path;
+  /* From rmp's comments, -1 when absent: where they change within a
+   * process, the estimates have more or less noise (they stay unbiased). */
+  double sample_rate, heap_probability;
 } report_profile_info;
 
 typedef struct report_process { int64_t pid; uint32_t nprofs; } report_process;
@@ -116,6 +121,8 @@ const char *report_fmt_pid(int64_t pid, char *buf, size_t n);
 void report_sparkline(const double *y, uint32_t n, uint32_t width, char *buf, size_t bufn);
 void report_suspect_title(const report_series *s, uint32_t key, char *buf, size_t n);
 void report_print_leaks(FILE *out, const report_series *s, const report_suspect *sus, uint32_t nsus, uint32_t top);
+/* Where sample_rate or heap_sample_probability changed within a process. */
+void report_print_sampling_changes(FILE *out, const report_series *s);
 void report_print_rejected(FILE *out, const report_series *s, const report_suspect *v, uint32_t n, uint32_t top);
 int report_write_html(const char *path, const report_series *s, const report_suspect *sus, uint32_t nsus, uint32_t top);
 

@@ -94,7 +94,9 @@ static uint32_t add_profile(report_series *s, const pprof_profile *p, int64_t pi
   /* rmp's time_nanos..+duration_nanos is the interval the profile covers
    * and the retained objects are those alive at its end, so the end is the
    * snapshot's time (for a profile without a duration it is time_nanos). */
-  report_profile_info info = {*proc, p->time_nanos + p->duration_nanos, 0, 0, pprof_xstrdup(path)};
+  report_profile_info info = {*proc, p->time_nanos + p->duration_nanos, 0, 0, pprof_xstrdup(path),
+                              report_comment_number(p, "sample_rate"),
+                              report_comment_number(p, "heap_sample_probability")};
   PPROF_PUSH(s->profs, s->nprofs, s->profs_cap, info);
   return s->nprofs - 1;
 }

@@ -143,7 +143,13 @@ int main(int argc, char **argv) {
       start(&p, pid, T0 + i * MIN, 0);
       int64_t gcs = 20 * (i + 1);
       decoys(&p, i, gcs);
-      if (pid == 101) leak_linear(&p, i, 48 * 1024.0, 20);
+      if (pid == 101) {
+        /* The live table filled twice: rmp then sampled retained objects
+         * at 1/2 from profile 5 and at 1/4 from profile 9. */
+        pprof_add_comment(&p, i < 4 ? "heap_sample_probability=1" : i < 8 ? "heap_sample_probability=0.5"
+                                                                         : "heap_sample_probability=0.25");
+        leak_linear(&p, i, 48 * 1024.0, 20);
+      }
       if (pid == 102) {
         /* 200 KiB retained from the start; 1 MiB more kept at profile 6 */
         add(&p, LEAK, 3, "Request", gcs, 800, 200 * 1024.0);

@@ -35,6 +35,12 @@ check_leak wide "Request" --by=class
 # linear: the slope is known, 48 KiB per minute = 2.8 MB (MiB) per hour, and the fit is exact
 grep -q 'grows 2.8 MB/hour, R^2 1.00, 100% of intervals non-decreasing' "$WORK/linear.base.out" \
   && ok "linear slope 2.8 MiB/hour" || { fail "linear slope"; cat "$WORK/linear.base.out" >&2; }
+# linear: where rmp thinned its table, in time order, and nothing else
+grep -q 'heap_sample_probability 1 -> 0.5 from profile 5 of 12' "$WORK/linear.base.out" \
+  && grep -q 'heap_sample_probability 0.5 -> 0.25 from profile 9 of 12' "$WORK/linear.base.out" \
+  && [ "$(grep -c -E '^  pid [0-9]+: (sample_rate|heap_sample_probability) ' "$WORK/linear.base.out")" -eq 2 ] \
+  && ok "sampling changes listed" || { fail "sampling changes"; cat "$WORK/linear.base.out" >&2; }
+grep -q 'Sampling changed' "$WORK/step.base.out" && fail "a change listed where there is none" || ok "no change listed in step"
 # linear: the objects are spread over 12 allocation times; the oldest three quarters are 'old'
 grep -q '83% of objects old' "$WORK/linear.base.out" && ok "old share" || fail "old share"
 # step: flat, then one jump, then flat: every interval is non-decreasing
