@@ -14,12 +14,14 @@ class TestProfileAppEnv < Minitest::Test
   COUNTS = %w[RUBY_MEMPROFILER_PPROF_MAX_ALLOC_SAMPLES RUBY_MEMPROFILER_PPROF_MAX_HEAP_SAMPLES].freeze
   INTERVAL = "RUBY_MEMPROFILER_PPROF_INTERVAL"
   PATTERN = "RUBY_MEMPROFILER_PPROF_FILE_PATTERN"
+  FLAG = "RUBY_MEMPROFILER_PPROF_RETAIN_NEW_OBJECTS"
 
   BAD_VALUES = {
     rate: ["abc", "2", "-1", "nan", "NaN", "1e400", "inf", "", " ", "0x1", "1_0", "1.5", "0.5abc"],
     count: ["abc", "-1", "0", "1.5", "nan", "", "1e3", "0x10", "99999999999999999999"],
     interval: ["abc", "0", "-1", "nan", "1e400", "", "Infinity"],
     pattern: ["", "out/%{host}.pprof", "out/%d.pprof", "out/"],
+    flag: ["", "2", "maybe", "tru", "-1"],
   }.freeze
 
   def each_bad_setting
@@ -27,13 +29,19 @@ class TestProfileAppEnv < Minitest::Test
     COUNTS.each { |v| BAD_VALUES[:count].each { |bad| yield v, bad } }
     BAD_VALUES[:interval].each { |bad| yield INTERVAL, bad }
     BAD_VALUES[:pattern].each { |bad| yield PATTERN, bad }
+    BAD_VALUES[:flag].each { |bad| yield FLAG, bad }
   end
 
   def test_defaults_match_the_readme
     config = ProfileApp.parse_env({})
     assert_equal({ sample_rate: 1.0, allocation_retain_rate: 1.0, max_allocation_samples: 10_000,
-                   max_heap_samples: 50_000, file_pattern: "tmp/profiles/mem-%{pid}-%{isotime}.pprof",
-                   interval: 30.0 }, config)
+                   max_heap_samples: 50_000, retain_new_objects: false,
+                   file_pattern: "tmp/profiles/mem-%{pid}-%{isotime}.pprof", interval: 30.0 }, config)
+  end
+
+  def test_the_retain_new_objects_flag
+    %w[1 true yes on TRUE].each { |v| assert_equal true, ProfileApp.parse_env(FLAG => v)[:retain_new_objects], v }
+    %w[0 false no off].each { |v| assert_equal false, ProfileApp.parse_env(FLAG => v)[:retain_new_objects], v }
   end
 
   def test_valid_values
