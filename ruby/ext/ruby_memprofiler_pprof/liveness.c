@@ -32,9 +32,17 @@ static int rmp_marked_by_metadata(VALUE obj) {
   return 0;
 }
 
+/* RMP_EXT_FORCE_FREEOBJ builds the fallback even where a probe exists, so
+ * the tests cover it. */
+#ifdef RMP_EXT_FORCE_FREEOBJ
+#define RMP_EXT_FREEOBJ_FORCED 1
+#else
+#define RMP_EXT_FREEOBJ_FORCED 0
+#endif
+
 void rmp_ext_liveness_init(void) {
-#ifndef RMP_EXT_FORCE_FREEOBJ
   const rmp_ext_internal_api *api = &rmp_ext_api;
+  if (RMP_EXT_FREEOBJ_FORCED) return;
   /* The probes read the default GC's mark bits; a modular GC (3.4+,
    * RUBY_GC_LIBRARY) may have none. */
   if (api->active_gc_name && strcmp(api->active_gc_name(), "default") != 0) return;
@@ -53,7 +61,6 @@ void rmp_ext_liveness_init(void) {
   /* Both wrappers intern their flag names on first use, which allocates:
    * that first use must not be inside a GC. */
   (void)rmp_marked(rb_cObject);
-#endif
 }
 
 const char *rmp_ext_liveness_mode(void) { return rmp_marked ? "gc_end_mark" : "freeobj"; }
@@ -127,7 +134,8 @@ static void rmp_liveness_mark_hook(VALUE data, const rb_trace_arg_t *arg) {
   c->last_gc_count = count;
   c->last_major_count = majors;
   c->gc_sweeps++;
-  c->gc_swept += rmp_live_sweep(&c->p.live, rmp_keep_marked, c);
+  /* With FREEOBJ the frees are already done; the pass only counts GCs. */
+  if (rmp_marked) c->gc_swept += rmp_live_sweep(&c->p.live, rmp_keep_marked, c);
   c->gc_sweep_ns += rmp_ext_now_ns() - t0;
 }
 
@@ -138,9 +146,7 @@ void rmp_ext_liveness_catch_up(rmp_collector *c) {
   size_t count = rb_gc_count();
   size_t majors;
   int marking;
-  /* FREEOBJ events skipped the same way cannot be counted: there is no
-   * per-GC pass to compare with. */
-  if (!rmp_marked) return;
+  if (!c->running) return; /* a stopped collector tracks nothing */
   marking = rb_gc_latest_gc_info(rmp_sym_state) == rmp_sym_marking;
   if (marking) count--;
   if (count == c->last_gc_count) return;
@@ -162,10 +168,12 @@ static void rmp_liveness_free_hook(VALUE data, const rb_trace_arg_t *arg) {
 void rmp_ext_liveness_start(VALUE collector) {
   rmp_collector *c = (rmp_collector *)RTYPEDDATA_DATA(collector);
   const int flags = RUBY_EVENT_HOOK_FLAG_SAFE | RUBY_EVENT_HOOK_FLAG_RAW_ARG;
-  if (!rmp_marked) {
+  /* FREEOBJ deletes each tracked object as it is freed. Its events are
+   * skipped along with the pass in a GC that runs without our hooks, and
+   * the pass at the end of marking, which only counts GCs then, is what
+   * notices such a GC. */
+  if (!rmp_marked)
     rb_add_event_hook2(RMP_HOOK_FN(rmp_liveness_free_hook), RUBY_INTERNAL_EVENT_FREEOBJ, collector, flags);
-    return;
-  }
   if (NIL_P(rmp_sym_major_gc_count)) {
     rmp_sym_major_gc_count = ID2SYM(rb_intern("major_gc_count"));
     rmp_sym_state = ID2SYM(rb_intern("state"));
