@@ -432,15 +432,24 @@ class TestCollectorGc < Minitest::Test
     Thread.pass
     swept = c.stats[:gc_swept]
     minor_gcs(1)
-    assert_operator c.stats[:gc_swept] - swept, :>=, 1000, "the garbage must go in the GC that freed it"
+    # The heap says how much garbage is left: a conservatively marked stack
+    # slot may keep a string alive (more of them under ASan).
+    target = "wrap-garbage" * 3
+    GC.disable
+    in_heap = ObjectSpace.each_object(String).count { |x| !x.equal?(target) && x == target }
+    swept = c.stats[:gc_swept] - swept
     prof = decode(c.flush)
+    GC.enable
+    assert_operator in_heap, :<=, 2
+    assert_operator swept, :>=, 1000 - in_heap, "the garbage must go in the GC that freed it"
     assert_equal 1000, prof.sum("retained_objects", func: /wrap_before/, klass: "String")
     assert_equal 1000, prof.sum("retained_objects", func: /wrap_after/, klass: "String")
-    assert_equal 0, prof.sum("retained_objects", func: /wrap_garbage/, klass: "String")
+    assert_equal in_heap, prof.sum("retained_objects", func: /wrap_garbage/, klass: "String")
     age = ->(site) { prof.select(func: site, klass: "String").map { |x| x.labels["allocation_age"] }.uniq }
     assert_equal ["8 gcs"], age.call(/wrap_before/) # 12 GCs
     assert_equal ["4 gcs"], age.call(/wrap_after/) # 6 GCs
   ensure
+    GC.enable
     Collector._set_epoch_offset(0)
     c&.stop!
   end
