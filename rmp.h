@@ -169,14 +169,20 @@ static inline int rmp_sampler_retain(rmp_sampler *s) {
 /* rmp_strtab: interned strings                                          */
 /* ===================================================================== */
 
+/* Internal: an open-addressed index from a hash to the id of a record held
+ * elsewhere (the strtab's strings, the stacks' funcs/frames/nodes). */
+typedef struct rmp_index_ {
+  uint32_t *slots; /* id + 1; 0 is an empty slot */
+  uint32_t mask;   /* capacity - 1; capacity is a power of two */
+} rmp_index_;
+
 typedef struct rmp_strtab {
   char *arena;       /* every string, each followed by a NUL */
   size_t arena_len, arena_cap;
   uint64_t *offs;    /* id -> arena offset */
   uint32_t *lens;    /* id -> length (strings may contain NULs) */
   uint32_t count, cap;
-  uint32_t *index;   /* open addressing over ids + 1; 0 is an empty slot */
-  uint32_t index_mask;
+  rmp_index_ index;  /* hash of the bytes -> id */
 } rmp_strtab;
 
 RMP_DEF rmp_status rmp_strtab_init(rmp_strtab *t);
@@ -234,13 +240,13 @@ typedef struct rmp_stack_cache_entry {
 typedef struct rmp_stacks {
   rmp_func *funcs;
   uint32_t nfuncs, funcs_cap;
-  uint32_t *func_index; uint32_t func_mask;   /* key -> func id + 1 */
+  rmp_index_ func_index;                      /* key -> func id */
   rmp_frame *frames;
   uint32_t nframes, frames_cap;
-  uint32_t *frame_index; uint32_t frame_mask; /* (func,line) -> frame id + 1 */
+  rmp_index_ frame_index;                     /* (func, line) -> frame id */
   rmp_node *nodes;
   uint32_t nnodes, nodes_cap;
-  uint32_t *node_index; uint32_t node_mask;   /* (parent,frame) -> node id + 1 */
+  rmp_index_ node_index;                      /* (parent, frame) -> node id */
   uint32_t *node_depth;                       /* id -> depth, for walking */
   rmp_stack_cache_entry *cache;               /* 1 << RMP_STACK_CACHE_BITS */
   uint32_t first_unresolved;                  /* funcs below this are resolved */
@@ -680,49 +686,111 @@ RMP_DEF void rmp_sampler_reseed(rmp_sampler *s, uint64_t seed) {
   s->countdown = rmp_sampler_draw_gap(s);
 }
 
-/* ---- id index: open addressing over (id + 1), shared by strtab/stacks ---- */
+/* ---- open addressing, shared by the id index and the live table ---- */
 
-/* Returns the slot where `hash` probing stops: either holding an id that
- * eq() accepts, or empty. */
-#define RMP_INDEX_FIND_(index, mask, hash, ideq, out_slot)                                           \
-  do {                                                                                             \
-    uint32_t i_ = (uint32_t)(hash) & (mask);                                                       \
-    for (;;) {                                                                                     \
-      uint32_t v_ = (index)[i_];                                                                   \
-      if (v_ == 0) break;                                                                          \
-      {                                                                                            \
-        uint32_t id = v_ - 1;                                                                      \
-        (void)id;                                                                                  \
-        if (ideq) break;                                                                           \
-      }                                                                                            \
-      i_ = (i_ + 1) & (mask);                                                                      \
-    }                                                                                              \
-    (out_slot) = i_;                                                                               \
-  } while (0)
+/* 0 if the slot is empty, else 1 and the home slot of its entry in *home. */
+typedef int (*rmp_home_fn_)(const void *tab, uint32_t slot, uint32_t *home);
+typedef void (*rmp_move_fn_)(void *tab, uint32_t to, uint32_t from);
 
-typedef uint64_t (*rmp_id_hash_fn_)(const void *owner, uint32_t id);
-
-/* Keep the load at most 1/2: rebuild the index at twice the size. */
-static rmp_status rmp_index_reserve_(uint32_t **index, uint32_t *mask, uint32_t count_after,
-                                     const void *owner, rmp_id_hash_fn_ hash) {
-  uint32_t cap = *index ? *mask + 1 : 0, ncap, *ni, id;
-  if (*index && (uint64_t)count_after * 2 <= cap) return RMP_OK;
-  ncap = cap ? cap : 64;
-  while ((uint64_t)count_after * 2 > ncap) {
-    if (ncap >= (UINT32_C(1) << 31)) return RMP_ERR_NOMEM;
-    ncap *= 2;
+/* Backward-shift deletion: instead of leaving a tombstone, the hole at i is
+ * refilled from later in its cluster, so probe lengths never decay.
+ * Returns the slot left empty, for the caller to clear. Inlined with
+ * constant callbacks, so each table gets its own loop. */
+static inline uint32_t rmp_backshift_(void *tab, uint32_t mask, uint32_t i, rmp_home_fn_ home, rmp_move_fn_ move) {
+  uint32_t j = i, k;
+  for (;;) {
+    j = (j + 1) & mask;
+    if (!home(tab, j, &k)) return i;
+    /* The entry at j may fill the hole unless its home lies in (i, j]. */
+    if (((j - k) & mask) >= ((j - i) & mask)) {
+      move(tab, i, j);
+      i = j;
+    }
   }
-  ni = (uint32_t *)rmp_calloc_(ncap, sizeof(uint32_t));
-  if (!ni) return RMP_ERR_NOMEM;
-  for (id = 0; id + 1 < count_after; id++) {
-    uint32_t i = (uint32_t)hash(owner, id) & (ncap - 1);
-    while (ni[i]) i = (i + 1) & (ncap - 1);
-    ni[i] = id + 1;
+}
+
+/* ---- id index ---- */
+
+/* The owner of the records says what a record hashes to and whether it
+ * matches a key. Callers pass them as constants to these inline functions,
+ * so each compiles into its own probe loop with no indirect calls. */
+typedef uint64_t (*rmp_index_hash_fn_)(const void *owner, uint32_t id);
+/* eq takes the id as a size_t: the index stores id + 1, and a 64-bit
+ * (v - 1) folds into the record's address where a uint32_t one cannot. */
+typedef int (*rmp_index_eq_fn_)(const void *owner, size_t id, const void *key);
+
+/* The id whose record eq() matches key, or RMP_NONE_. */
+static inline uint32_t rmp_index_find_(const rmp_index_ *x, uint64_t h, const void *owner, rmp_index_eq_fn_ eq,
+                                       const void *key) {
+  uint32_t i, v;
+  if (!x->slots) return RMP_NONE_;
+  for (i = (uint32_t)h & x->mask; (v = x->slots[i]) != 0; i = (i + 1) & x->mask)
+    if (eq(owner, (size_t)v - 1, key)) return v - 1;
+  return RMP_NONE_;
+}
+
+static inline void rmp_index_place_(rmp_index_ *x, uint64_t h, uint32_t id) {
+  uint32_t i = (uint32_t)h & x->mask;
+  while (x->slots[i]) i = (i + 1) & x->mask;
+  x->slots[i] = id + 1;
+}
+
+/* Records are indexed in id order, so the index holds exactly ids [0, n):
+ * growth rebuilds from them in order, reading the records sequentially. */
+static rmp_status rmp_index_grow_(rmp_index_ *x, uint32_t n, const void *owner, rmp_index_hash_fn_ hash) {
+  uint32_t cap = x->slots ? x->mask + 1 : 64, id;
+  rmp_index_ g;
+  while (((uint64_t)n + 1) * 2 > cap) { /* the load stays at most 1/2 */
+    if (cap >= (UINT32_C(1) << 31)) return RMP_ERR_NOMEM;
+    cap *= 2;
   }
-  RMP_FREE(*index);
-  *index = ni;
-  *mask = ncap - 1;
+  if (!(g.slots = (uint32_t *)rmp_calloc_(cap, sizeof(uint32_t)))) return RMP_ERR_NOMEM;
+  g.mask = cap - 1;
+  for (id = 0; id < n; id++) rmp_index_place_(&g, hash(owner, id), id);
+  RMP_FREE(x->slots);
+  *x = g;
   return RMP_OK;
+}
+
+/* Index the next record, id (ids [0, id) are indexed), under h. */
+static inline rmp_status rmp_index_add_(rmp_index_ *x, uint64_t h, uint32_t id, const void *owner,
+                                        rmp_index_hash_fn_ hash) {
+  rmp_status s;
+  /* Holding id + 1 entries must keep the load at most 1/2. An unallocated
+   * index has mask 0, so it grows here too. */
+  if (id >= (x->mask + 1) >> 1)
+    if ((s = rmp_index_grow_(x, id, owner, hash)) != RMP_OK) return s;
+  rmp_index_place_(x, h, id);
+  return RMP_OK;
+}
+
+typedef struct rmp_index_del_ {
+  rmp_index_ *x;
+  const void *owner;
+  rmp_index_hash_fn_ hash;
+} rmp_index_del_;
+
+static int rmp_index_home_(const void *tab, uint32_t j, uint32_t *home) {
+  const rmp_index_del_ *d = (const rmp_index_del_ *)tab;
+  uint32_t v = d->x->slots[j];
+  if (v) *home = (uint32_t)d->hash(d->owner, v - 1) & d->x->mask;
+  return v != 0;
+}
+
+static void rmp_index_move_(void *tab, uint32_t to, uint32_t from) {
+  rmp_index_ *x = ((rmp_index_del_ *)tab)->x;
+  x->slots[to] = x->slots[from];
+}
+
+/* Remove id, indexed under h (it must be present). */
+static void rmp_index_delete_(rmp_index_ *x, uint64_t h, uint32_t id, const void *owner, rmp_index_hash_fn_ hash) {
+  rmp_index_del_ d;
+  uint32_t i = (uint32_t)h & x->mask;
+  while (x->slots[i] != id + 1) i = (i + 1) & x->mask;
+  d.x = x;
+  d.owner = owner;
+  d.hash = hash;
+  x->slots[rmp_backshift_(&d, x->mask, i, rmp_index_home_, rmp_index_move_)] = 0;
 }
 
 /* ---- strtab ---- */
@@ -730,6 +798,17 @@ static rmp_status rmp_index_reserve_(uint32_t **index, uint32_t *mask, uint32_t 
 static uint64_t rmp_strtab_hash_id_(const void *owner, uint32_t id) {
   const rmp_strtab *t = (const rmp_strtab *)owner;
   return rmp_hash_bytes_(t->arena + t->offs[id], t->lens[id]);
+}
+
+typedef struct rmp_bytes_ {
+  const char *s;
+  size_t len;
+} rmp_bytes_;
+
+static inline int rmp_strtab_eq_(const void *owner, size_t id, const void *key) {
+  const rmp_strtab *t = (const rmp_strtab *)owner;
+  const rmp_bytes_ *b = (const rmp_bytes_ *)key;
+  return t->lens[id] == b->len && memcmp(t->arena + t->offs[id], b->s, b->len) == 0;
 }
 
 RMP_DEF rmp_status rmp_strtab_init(rmp_strtab *t) {
@@ -744,23 +823,22 @@ RMP_DEF void rmp_strtab_free(rmp_strtab *t) {
   RMP_FREE(t->arena);
   RMP_FREE(t->offs);
   RMP_FREE(t->lens);
-  RMP_FREE(t->index);
+  RMP_FREE(t->index.slots);
   memset(t, 0, sizeof(*t));
 }
 
 RMP_DEF rmp_status rmp_strtab_intern(rmp_strtab *t, const char *s, size_t len, uint32_t *id_out) {
   uint64_t h;
-  uint32_t slot;
+  uint32_t id;
   rmp_status st;
+  rmp_bytes_ key;
   if (len > UINT32_MAX - 1 || (len && !s)) return RMP_ERR_INVALID;
   h = rmp_hash_bytes_(s, len);
-  if (t->index) {
-    RMP_INDEX_FIND_(t->index, t->index_mask, h,
-                    (t->lens[id] == len && memcmp(t->arena + t->offs[id], s, len) == 0), slot);
-    if (t->index[slot]) {
-      *id_out = t->index[slot] - 1;
-      return RMP_OK;
-    }
+  key.s = s;
+  key.len = len;
+  if ((id = rmp_index_find_(&t->index, h, t, rmp_strtab_eq_, &key)) != RMP_NONE_) {
+    *id_out = id;
+    return RMP_OK;
   }
   if (t->count == UINT32_MAX - 1) return RMP_ERR_FULL;
   if (t->arena_len + len + 1 > t->arena_cap) {
@@ -784,10 +862,7 @@ RMP_DEF rmp_status rmp_strtab_intern(rmp_strtab *t, const char *s, size_t len, u
   t->arena[t->arena_len + len] = '\0';
   t->offs[t->count] = t->arena_len;
   t->lens[t->count] = (uint32_t)len;
-  if ((st = rmp_index_reserve_(&t->index, &t->index_mask, t->count + 1, t, rmp_strtab_hash_id_)) != RMP_OK)
-    return st;
-  RMP_INDEX_FIND_(t->index, t->index_mask, h, 0, slot);
-  t->index[slot] = t->count + 1;
+  if ((st = rmp_index_add_(&t->index, h, t->count, t, rmp_strtab_hash_id_)) != RMP_OK) return st;
   t->arena_len += len + 1;
   *id_out = t->count++;
   return RMP_OK;
@@ -811,8 +886,19 @@ static uint64_t rmp_frame_hash_id_(const void *o, uint32_t id) {
   return rmp_pair_hash_(f->func, (uint32_t)f->line);
 }
 static uint64_t rmp_node_hash_id_(const void *o, uint32_t id) {
-  const rmp_node *n = &((const rmp_stacks *)o)->nodes[id + 1]; /* node 0 (root) is not indexed */
+  const rmp_node *n = &((const rmp_stacks *)o)->nodes[id];
   return rmp_pair_hash_(n->parent, n->frame);
+}
+static inline int rmp_func_eq_(const void *o, size_t id, const void *key) {
+  return ((const rmp_stacks *)o)->funcs[id].key == *(const uint64_t *)key;
+}
+static inline int rmp_frame_eq_(const void *o, size_t id, const void *key) {
+  const rmp_frame *f = &((const rmp_stacks *)o)->frames[id], *k = (const rmp_frame *)key;
+  return f->func == k->func && f->line == k->line;
+}
+static inline int rmp_node_eq_(const void *o, size_t id, const void *key) {
+  const rmp_node *n = &((const rmp_stacks *)o)->nodes[id], *k = (const rmp_node *)key;
+  return n->parent == k->parent && n->frame == k->frame;
 }
 
 RMP_DEF rmp_status rmp_stacks_init(rmp_stacks *st) {
@@ -828,6 +914,9 @@ RMP_DEF rmp_status rmp_stacks_init(rmp_stacks *st) {
   st->nodes[0].parent = 0;
   st->nodes[0].frame = RMP_NONE_;
   st->node_depth[0] = 0;
+  /* The root is indexed like any node (no lookup matches its frame) so that
+   * the index holds exactly ids [0, nnodes). */
+  if ((s = rmp_index_add_(&st->node_index, rmp_node_hash_id_(st, 0), 0, st, rmp_node_hash_id_)) != RMP_OK) goto fail;
   st->nnodes = 1;
   return RMP_OK;
 fail:
@@ -837,11 +926,11 @@ fail:
 
 RMP_DEF void rmp_stacks_free(rmp_stacks *st) {
   RMP_FREE(st->funcs);
-  RMP_FREE(st->func_index);
+  RMP_FREE(st->func_index.slots);
   RMP_FREE(st->frames);
-  RMP_FREE(st->frame_index);
+  RMP_FREE(st->frame_index.slots);
   RMP_FREE(st->nodes);
-  RMP_FREE(st->node_index);
+  RMP_FREE(st->node_index.slots);
   RMP_FREE(st->node_depth);
   RMP_FREE(st->cache);
   RMP_FREE(st->marks);
@@ -850,82 +939,59 @@ RMP_DEF void rmp_stacks_free(rmp_stacks *st) {
 
 static rmp_status rmp_func_get_or_add_(rmp_stacks *st, uint64_t key, uint32_t *out) {
   uint64_t h = rmp_func_hash_(key);
-  uint32_t slot;
+  uint32_t id;
   rmp_status s;
-  if (st->func_index) {
-    RMP_INDEX_FIND_(st->func_index, st->func_mask, h, (st->funcs[id].key == key), slot);
-    if (st->func_index[slot]) {
-      *out = st->func_index[slot] - 1;
-      return RMP_OK;
-    }
+  if ((id = rmp_index_find_(&st->func_index, h, st, rmp_func_eq_, &key)) == RMP_NONE_) {
+    if ((id = st->nfuncs) == UINT32_MAX - 1) return RMP_ERR_FULL;
+    if ((s = rmp_grow_((void **)&st->funcs, &st->funcs_cap, id + 1, sizeof(rmp_func))) != RMP_OK) return s;
+    memset(&st->funcs[id], 0, sizeof(rmp_func));
+    st->funcs[id].key = key;
+    if ((s = rmp_index_add_(&st->func_index, h, id, st, rmp_func_hash_id_)) != RMP_OK) return s;
+    st->nfuncs = id + 1;
   }
-  if (st->nfuncs == UINT32_MAX - 1) return RMP_ERR_FULL;
-  if ((s = rmp_grow_((void **)&st->funcs, &st->funcs_cap, st->nfuncs + 1, sizeof(rmp_func))) != RMP_OK) return s;
-  memset(&st->funcs[st->nfuncs], 0, sizeof(rmp_func));
-  st->funcs[st->nfuncs].key = key;
-  if ((s = rmp_index_reserve_(&st->func_index, &st->func_mask, st->nfuncs + 1, st, rmp_func_hash_id_)) != RMP_OK)
-    return s;
-  RMP_INDEX_FIND_(st->func_index, st->func_mask, h, 0, slot);
-  st->func_index[slot] = st->nfuncs + 1;
-  *out = st->nfuncs++;
+  *out = id;
   return RMP_OK;
 }
 
 static rmp_status rmp_frame_get_or_add_(rmp_stacks *st, uint32_t func, int32_t line, uint32_t *out) {
   uint64_t h = rmp_pair_hash_(func, (uint32_t)line);
-  uint32_t slot;
+  rmp_frame key;
+  uint32_t id;
   rmp_status s;
-  if (st->frame_index) {
-    RMP_INDEX_FIND_(st->frame_index, st->frame_mask, h,
-                    (st->frames[id].func == func && st->frames[id].line == line), slot);
-    if (st->frame_index[slot]) {
-      *out = st->frame_index[slot] - 1;
-      return RMP_OK;
-    }
+  key.func = func;
+  key.line = line;
+  if ((id = rmp_index_find_(&st->frame_index, h, st, rmp_frame_eq_, &key)) == RMP_NONE_) {
+    if ((id = st->nframes) == UINT32_MAX - 1) return RMP_ERR_FULL;
+    if ((s = rmp_grow_((void **)&st->frames, &st->frames_cap, id + 1, sizeof(rmp_frame))) != RMP_OK) return s;
+    st->frames[id] = key;
+    if ((s = rmp_index_add_(&st->frame_index, h, id, st, rmp_frame_hash_id_)) != RMP_OK) return s;
+    st->nframes = id + 1;
   }
-  if (st->nframes == UINT32_MAX - 1) return RMP_ERR_FULL;
-  if ((s = rmp_grow_((void **)&st->frames, &st->frames_cap, st->nframes + 1, sizeof(rmp_frame))) != RMP_OK)
-    return s;
-  st->frames[st->nframes].func = func;
-  st->frames[st->nframes].line = line;
-  if ((s = rmp_index_reserve_(&st->frame_index, &st->frame_mask, st->nframes + 1, st, rmp_frame_hash_id_)) !=
-      RMP_OK)
-    return s;
-  RMP_INDEX_FIND_(st->frame_index, st->frame_mask, h, 0, slot);
-  st->frame_index[slot] = st->nframes + 1;
-  *out = st->nframes++;
+  *out = id;
   return RMP_OK;
 }
 
-/* Node ids in the index are stored as (id - 1) + 1 = id, since the root is
- * never looked up: the index holds nodes 1..nnodes-1. */
 static rmp_status rmp_node_get_or_add_(rmp_stacks *st, uint32_t parent, uint32_t frame, uint32_t *out) {
   uint64_t h = rmp_pair_hash_(parent, frame);
-  uint32_t slot;
+  rmp_node key;
+  uint32_t id;
   rmp_status s;
-  if (st->node_index) {
-    RMP_INDEX_FIND_(st->node_index, st->node_mask, h,
-                    (st->nodes[id + 1].parent == parent && st->nodes[id + 1].frame == frame), slot);
-    if (st->node_index[slot]) {
-      *out = st->node_index[slot];
-      return RMP_OK;
+  key.parent = parent;
+  key.frame = frame;
+  if ((id = rmp_index_find_(&st->node_index, h, st, rmp_node_eq_, &key)) == RMP_NONE_) {
+    if ((id = st->nnodes) == UINT32_MAX - 1) return RMP_ERR_FULL;
+    if (id + 1 > st->nodes_cap) { /* nodes and node_depth grow in step */
+      uint32_t c1 = st->nodes_cap, c2 = st->nodes_cap;
+      if ((s = rmp_grow_((void **)&st->nodes, &c1, id + 1, sizeof(rmp_node))) != RMP_OK) return s;
+      if ((s = rmp_grow_((void **)&st->node_depth, &c2, id + 1, sizeof(uint32_t))) != RMP_OK) return s;
+      st->nodes_cap = c1 < c2 ? c1 : c2;
     }
+    st->nodes[id] = key;
+    st->node_depth[id] = st->node_depth[parent] + 1;
+    if ((s = rmp_index_add_(&st->node_index, h, id, st, rmp_node_hash_id_)) != RMP_OK) return s;
+    st->nnodes = id + 1;
   }
-  if (st->nnodes == UINT32_MAX - 1) return RMP_ERR_FULL;
-  if (st->nnodes + 1 > st->nodes_cap) {
-    uint32_t c1 = st->nodes_cap, c2 = st->nodes_cap;
-    if ((s = rmp_grow_((void **)&st->nodes, &c1, st->nnodes + 1, sizeof(rmp_node))) != RMP_OK) return s;
-    if ((s = rmp_grow_((void **)&st->node_depth, &c2, st->nnodes + 1, sizeof(uint32_t))) != RMP_OK) return s;
-    st->nodes_cap = c1 < c2 ? c1 : c2;
-  }
-  st->nodes[st->nnodes].parent = parent;
-  st->nodes[st->nnodes].frame = frame;
-  st->node_depth[st->nnodes] = st->node_depth[parent] + 1;
-  if ((s = rmp_index_reserve_(&st->node_index, &st->node_mask, st->nnodes, st, rmp_node_hash_id_)) != RMP_OK)
-    return s;
-  RMP_INDEX_FIND_(st->node_index, st->node_mask, h, 0, slot);
-  st->node_index[slot] = st->nnodes;
-  *out = st->nnodes++;
+  *out = id;
   return RMP_OK;
 }
 
@@ -1016,29 +1082,13 @@ RMP_DEF void rmp_func_resolve(rmp_stacks *st, uint32_t func_id, uint32_t name, u
 }
 
 RMP_DEF rmp_status rmp_func_rekey(rmp_stacks *st, uint32_t func_id, uint64_t new_key) {
-  uint64_t h;
-  uint32_t slot, i, j;
   rmp_func *f = rmp_func_get(st, func_id);
+  uint64_t h = rmp_func_hash_(new_key);
   if (f->key == new_key) return RMP_OK;
-  RMP_INDEX_FIND_(st->func_index, st->func_mask, rmp_func_hash_(new_key), (st->funcs[id].key == new_key), slot);
-  if (st->func_index[slot]) return RMP_ERR_INVALID;
-  /* Remove the old index entry with backward-shift deletion. */
-  RMP_INDEX_FIND_(st->func_index, st->func_mask, rmp_func_hash_(f->key), (id == func_id), i);
-  for (j = i;;) {
-    uint32_t k;
-    j = (j + 1) & st->func_mask;
-    if (!st->func_index[j]) break;
-    k = (uint32_t)rmp_func_hash_(st->funcs[st->func_index[j] - 1].key) & st->func_mask;
-    if ((j > i && (k <= i || k > j)) || (j < i && k <= i && k > j)) {
-      st->func_index[i] = st->func_index[j];
-      i = j;
-    }
-  }
-  st->func_index[i] = 0;
+  if (rmp_index_find_(&st->func_index, h, st, rmp_func_eq_, &new_key) != RMP_NONE_) return RMP_ERR_INVALID;
+  rmp_index_delete_(&st->func_index, rmp_func_hash_(f->key), func_id, st, rmp_func_hash_id_);
   f->key = new_key;
-  h = rmp_func_hash_(new_key);
-  RMP_INDEX_FIND_(st->func_index, st->func_mask, h, 0, slot);
-  st->func_index[slot] = func_id + 1;
+  rmp_index_place_(&st->func_index, h, func_id);
   /* Cached fingerprints hash the old key; forget them. */
   memset(st->cache, 0, sizeof(rmp_stack_cache_entry) << RMP_STACK_CACHE_BITS);
   return RMP_OK;
@@ -1237,21 +1287,20 @@ RMP_DEF rmp_status rmp_live_insert(rmp_live *t, const rmp_live_entry *e) {
   return RMP_OK;
 }
 
-/* Backward-shift deletion: no tombstones, so probe lengths never decay. */
+static inline int rmp_live_home_at_(const void *tab, uint32_t j, uint32_t *home) {
+  const rmp_live *t = (const rmp_live *)tab;
+  uintptr_t a = t->slots[j].addr;
+  if (a) *home = rmp_live_home_(t, a);
+  return a != 0;
+}
+
+static inline void rmp_live_move_(void *tab, uint32_t to, uint32_t from) {
+  rmp_live *t = (rmp_live *)tab;
+  t->slots[to] = t->slots[from];
+}
+
 static void rmp_live_delete_at_(rmp_live *t, uint32_t i) {
-  uint32_t j = i;
-  for (;;) {
-    uint32_t k;
-    j = (j + 1) & t->mask;
-    if (t->slots[j].addr == 0) break;
-    k = rmp_live_home_(t, t->slots[j].addr);
-    /* The entry at j may fill the hole at i unless its home lies in (i, j]. */
-    if ((j > i && (k <= i || k > j)) || (j < i && k <= i && k > j)) {
-      t->slots[i] = t->slots[j];
-      i = j;
-    }
-  }
-  t->slots[i].addr = 0;
+  t->slots[rmp_backshift_(t, t->mask, i, rmp_live_home_at_, rmp_live_move_)].addr = 0;
   t->count--;
 }
 

@@ -37,6 +37,7 @@ c_suite() { # c_suite DIR CC CXX CMAKE_ARGS...
 
 stage "C tests (gcc, plain)" c_suite "$out/gcc" gcc g++ -DCMAKE_BUILD_TYPE=RelWithDebInfo
 stage "C tests (clang, ASan+UBSan)" c_suite "$out/clang-asan" clang clang++ -DCMAKE_BUILD_TYPE=Debug -DRMP_SANITIZE=ON
+stage "Ruby extension warning-free (gcc, clang)" sh "$root/ruby/scripts/check-warnings.sh"
 [ -f "$root/ruby/scripts/test.sh" ] && stage "Ruby gem tests" bash "$root/ruby/scripts/test.sh"
 [ -f "$root/ruby/test/run_collector_tests.sh" ] && \
   stage "Ruby collector tests (FREEOBJ liveness fallback)" env RMP_EXT_VARIANTS=freeobj bash "$root/ruby/test/run_collector_tests.sh"
@@ -66,6 +67,7 @@ fi
 for ruby in "${extra_rubies[@]}"; do
   v=$("$ruby" -e 'print RUBY_VERSION') || { failed=$((failed + 1)); failed_names+=("Ruby $ruby"); continue; }
   with=("$root/scripts/with-ruby.sh" "$ruby")
+  stage "Ruby $v: extension warning-free (gcc, clang)" "${with[@]}" sh "$root/ruby/scripts/check-warnings.sh"
   stage "Ruby $v: gem tests" "${with[@]}" bash "$root/ruby/scripts/test.sh"
   stage "Ruby $v: collector tests (FREEOBJ liveness fallback)" \
     "${with[@]}" env RMP_EXT_VARIANTS=freeobj bash "$root/ruby/test/run_collector_tests.sh"

@@ -11,7 +11,7 @@ namespace {
 // Approximate bytes the trie holds per node: node + depth + index slot.
 double trie_bytes_per_node(const rmp_stacks &st) {
   double bytes = double(st.nodes_cap) * (sizeof(rmp_node) + sizeof(uint32_t)) +
-                 double(st.node_mask + 1u) * sizeof(uint32_t);
+                 double(st.node_index.mask + 1u) * sizeof(uint32_t);
   return st.nnodes ? bytes / st.nnodes : 0;
 }
 

@@ -139,7 +139,12 @@ module CollectorSupport
   # Runs a Ruby snippet in a fresh process with the extension on the load
   # path; returns [stdout, stderr, status].
   def run_ruby(code, env = {})
+    run_ruby_args(code, [], env)
+  end
+
+  # run_ruby with ARGV for the snippet.
+  def run_ruby_args(code, argv, env = {})
     args = $LOAD_PATH.flat_map { |d| ["-I", d] }
-    Open3.capture3(env, RbConfig.ruby, *args, "-e", code)
+    Open3.capture3(env, RbConfig.ruby, *args, "-e", code, "--", *argv)
   end
 end

@@ -1,5 +1,12 @@
 # frozen_string_literal: true
 
+require "rbconfig"
+# CC from the environment, as autoconf does (rbconfig names the compiler
+# Ruby was built with, and mkmf would ignore CC).
+if ENV["CC"] && !ENV["CC"].empty?
+  # The Makefile reads the first, mkmf's test compiles the second.
+  RbConfig::MAKEFILE_CONFIG["CC"] = RbConfig::CONFIG["CC"] = ENV["CC"]
+end
 require "mkmf"
 require "shellwords"
 
@@ -24,6 +31,12 @@ $CFLAGS << " -fvisibility=hidden"
 # Ruby's own warnflags already hold -Wall -Wextra (plus -Wno-unused-parameter,
 # which its inline headers need); make sure of the first two.
 %w[-Wall -Wextra].each { |w| $warnflags = "#{w} #{$warnflags}" unless $warnflags.to_s.split.include?(w) }
+# They were chosen for the compiler Ruby was built with: with another one
+# (CC=clang against a gcc-built Ruby) keep only the flags it knows, so that
+# a build warns about this code alone. One test compile when all are known.
+unless try_cflags("-Werror #{$warnflags}")
+  $warnflags = $warnflags.split.select { |w| try_cflags("-Werror #{w}") }.join(" ")
+end
 $CFLAGS << " -O0 -g3" if ENV["RMP_EXT_DEBUG"]
 # ASan+UBSan for the extension only; run Ruby with
 # LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" ASAN_OPTIONS=detect_leaks=0

@@ -36,13 +36,21 @@ static int rmp_marked_by_metadata(VALUE obj) {
   return 0;
 }
 
+/* RMP_EXT_FORCE_FREEOBJ builds the fallback even where a probe exists, so
+ * the tests cover it. */
+#ifdef RMP_EXT_FORCE_FREEOBJ
+#define RMP_EXT_FREEOBJ_FORCED 1
+#else
+#define RMP_EXT_FREEOBJ_FORCED 0
+#endif
+
 void rmp_ext_liveness_init(void) {
+  const rmp_ext_internal_api *api = &rmp_ext_api;
   rmp_sym_major_gc_count = ID2SYM(rb_intern("major_gc_count"));
   rmp_sym_state = ID2SYM(rb_intern("state"));
   rmp_sym_marking = ID2SYM(rb_intern("marking"));
   rmp_sym_major_by = ID2SYM(rb_intern("major_by"));
-#ifndef RMP_EXT_FORCE_FREEOBJ
-  const rmp_ext_internal_api *api = &rmp_ext_api;
+  if (RMP_EXT_FREEOBJ_FORCED) return;
   /* The probes read the default GC's mark bits; a modular GC (3.4+,
    * RUBY_GC_LIBRARY) may have none. */
   if (api->active_gc_name && strcmp(api->active_gc_name(), "default") != 0) return;
@@ -61,7 +69,6 @@ void rmp_ext_liveness_init(void) {
   /* Both wrappers intern their flag names on first use, which allocates:
    * that first use must not be inside a GC. */
   (void)rmp_marked(rb_cObject);
-#endif
 }
 
 const char *rmp_ext_liveness_mode(void) { return rmp_marked ? "gc_end_mark" : "freeobj"; }
@@ -123,14 +130,17 @@ static void rmp_liveness_mark_hook(VALUE data, const rb_trace_arg_t *arg) {
    * symbol was primed outside the GC, so this lookup allocates nothing. */
   size_t count = rb_gc_count();
   size_t majors = rb_gc_stat(rmp_sym_major_gc_count);
-  uint64_t t0 = rmp_ext_now_ns();
+  uint64_t t0;
   (void)arg;
+  if (rmp_ext_test_skips_pass()) return;
+  t0 = rmp_ext_now_ns();
   rmp_liveness_check_missed(c, count - 1, majors);
   c->gc_is_minor = majors == c->last_major_count;
   c->last_gc_count = count;
   c->last_major_count = majors;
   c->gc_sweeps++;
-  c->gc_swept += rmp_live_sweep(&c->p.live, rmp_keep_marked, c);
+  /* With FREEOBJ the frees are already done; the pass only counts GCs. */
+  if (rmp_marked) c->gc_swept += rmp_live_sweep(&c->p.live, rmp_keep_marked, c);
   c->gc_sweep_ns += rmp_ext_now_ns() - t0;
 }
 
@@ -141,9 +151,7 @@ void rmp_ext_liveness_catch_up(rmp_collector *c) {
   size_t count = rb_gc_count();
   size_t majors;
   int marking;
-  /* FREEOBJ events skipped the same way cannot be counted: there is no
-   * per-GC pass to compare with. A stopped collector tracks nothing. */
-  if (!rmp_marked || !c->running) return;
+  if (!c->running) return; /* a stopped collector tracks nothing */
   marking = rb_gc_latest_gc_info(rmp_sym_state) == rmp_sym_marking;
   if (marking) count--;
   if (count == c->last_gc_count) return;
@@ -165,10 +173,12 @@ static void rmp_liveness_free_hook(VALUE data, const rb_trace_arg_t *arg) {
 void rmp_ext_liveness_start(VALUE collector) {
   rmp_collector *c = (rmp_collector *)RTYPEDDATA_DATA(collector);
   const int flags = RUBY_EVENT_HOOK_FLAG_SAFE | RUBY_EVENT_HOOK_FLAG_RAW_ARG;
-  if (!rmp_marked) {
+  /* FREEOBJ deletes each tracked object as it is freed. Its events are
+   * skipped along with the pass in a GC that runs without our hooks, and
+   * the pass at the end of marking, which only counts GCs then, is what
+   * notices such a GC. */
+  if (!rmp_marked)
     rb_add_event_hook2(RMP_HOOK_FN(rmp_liveness_free_hook), RUBY_INTERNAL_EVENT_FREEOBJ, collector, flags);
-    return;
-  }
   /* stop! emptied the table, so earlier GCs concern nothing tracked. */
   c->last_gc_count = rb_gc_count();
   c->last_major_count = rb_gc_stat(rmp_sym_major_gc_count);

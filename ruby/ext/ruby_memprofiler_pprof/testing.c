@@ -78,6 +78,21 @@ static VALUE rmp_audit_check(VALUE self) {
   return rb_ary_new_from_args(3, LONG2NUM(freed.missing), LONG2NUM(lost.missing), ULONG2NUM(rmp_audit.count));
 }
 
+static unsigned rmp_passes_to_skip = 0;
+
+int rmp_ext_test_skips_pass(void) {
+  if (!rmp_passes_to_skip) return 0;
+  rmp_passes_to_skip--;
+  return 1;
+}
+
+/* Collector._skip_liveness_passes(n): the next n GCs run without the pass. */
+static VALUE rmp_skip_passes(VALUE klass, VALUE n) {
+  (void)klass;
+  rmp_passes_to_skip = NUM2UINT(n);
+  return n;
+}
+
 /* Brings the epoch's 2^32 wrap within a few GCs. */
 static VALUE rmp_set_epoch_offset(VALUE klass, VALUE offset) {
   (void)klass;
@@ -90,5 +105,6 @@ void rmp_ext_testing_init(VALUE collector_class) {
   rb_define_private_method(collector_class, "_audit_stop", rmp_audit_stop, 0);
   rb_define_private_method(collector_class, "_audit", rmp_audit_check, 0);
   rb_define_singleton_method(collector_class, "_set_epoch_offset", rmp_set_epoch_offset, 1);
+  rb_define_singleton_method(collector_class, "_skip_liveness_passes", rmp_skip_passes, 1);
 }
 #endif
