@@ -61,6 +61,19 @@ static uint32_t intern_stack(rmp_profiler *p, int s) {
   return id;
 }
 
+static void start_profiler(rmp_profiler *p, uint64_t seed, double rate, uint32_t max_heap, uint32_t max_allocs,
+                           uint32_t *stack_id) {
+  rmp_config cfg;
+  int s;
+  rmp_config_default(&cfg);
+  cfg.sample_rate = rate;
+  cfg.max_heap_samples = max_heap;
+  cfg.max_alloc_samples = max_allocs;
+  cfg.seed = seed;
+  CHECK(rmp_profiler_init(p, &cfg) == RMP_OK);
+  for (s = 0; s < NSTACKS; s++) stack_id[s] = intern_stack(p, s);
+}
+
 /* ---- retained: thinning the live table ---- */
 
 #define POP 20000
@@ -79,17 +92,9 @@ static obj pop[POP];
 static void retained_trial(uint64_t seed, double rate, uint32_t bound, double *est_n, double *est_b,
                            uint64_t *thinnings) {
   rmp_profiler p;
-  rmp_config cfg;
   rmp_snapshot snap;
   uint32_t stack_id[NSTACKS], i;
-  int s;
-  rmp_config_default(&cfg);
-  cfg.sample_rate = rate;
-  cfg.max_heap_samples = bound;
-  cfg.max_alloc_samples = 16;
-  cfg.seed = seed;
-  CHECK(rmp_profiler_init(&p, &cfg) == RMP_OK);
-  for (s = 0; s < NSTACKS; s++) stack_id[s] = intern_stack(&p, s);
+  start_profiler(&p, seed, rate, bound, 16, stack_id); /* the allocations side is not under test here */
   for (i = 0; i < POP; i++) {
     rmp_decision d = rmp_sample_tick(&p);
     if (d) CHECK(rmp_track(&p, pop[i].addr, stack_id[pop[i].stack], 0, pop[i].size, 0, d) != RMP_ERR_INVALID);
@@ -158,17 +163,9 @@ static void test_retained(int trials, double rate, uint32_t bound) {
 
 static void allocs_trial(uint64_t seed, double rate, uint32_t bound, double *est_n, double *est_b) {
   rmp_profiler p;
-  rmp_config cfg;
   rmp_snapshot snap;
   uint32_t stack_id[NSTACKS], i;
-  int s;
-  rmp_config_default(&cfg);
-  cfg.sample_rate = rate;
-  cfg.max_alloc_samples = bound;
-  cfg.max_heap_samples = 16; /* the retained side is not under test here */
-  cfg.seed = seed;
-  CHECK(rmp_profiler_init(&p, &cfg) == RMP_OK);
-  for (s = 0; s < NSTACKS; s++) stack_id[s] = intern_stack(&p, s);
+  start_profiler(&p, seed, rate, 16, bound, stack_id); /* the retained side is not under test here */
   for (i = 0; i < CANDIDATES; i++) {
     /* The first half allocates on stacks 0 and 1, the second on 2 and 3. */
     int k = (i < CANDIDATES / 2 ? 0 : 2) + (int)(i % 3 == 0);
