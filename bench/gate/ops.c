@@ -117,7 +117,7 @@ static void live_ops(void) {
   CHECK(rmp_live_init(&t, n) == RMP_OK);
   OP_BEGIN();
   for (uint32_t k = 0; k < n; k++) {
-    rmp_live_entry e = {rmpb_addr(k), k % 10000u, k % 40u, k / 1000u, 40u};
+    rmp_live_entry e = {rmpb_addr(k), k % 10000u, k % 40u, k / 1000u, 40u, 1.0f, 0};
     rmp_live_insert(&t, &e);
   }
   op_end("live_insert_fill_50k", n);
@@ -132,7 +132,7 @@ static void live_ops(void) {
    * k = 0, 1, 2, ... (the oldest first), as a heap's old generation dies. */
   OP_BEGIN();
   for (uint32_t k = 0; k < n; k++) {
-    rmp_live_entry e = {rmpb_addr(n + k), k % 10000u, 1, 0, 40};
+    rmp_live_entry e = {rmpb_addr(n + k), k % 10000u, 1, 0, 40, 1.0f, 0};
     found += (uint64_t)rmp_live_delete(&t, rmpb_addr(k));
     rmp_live_insert(&t, &e);
   }
