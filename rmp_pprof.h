@@ -437,10 +437,13 @@ static inline unsigned rmp_pprof_age_bucket_(uint32_t now, uint32_t epoch) {
 /* A sum of weights as a value: rounded, saturated at INT64_MAX (an
  * infinite weight, from a zero probability, saturates too). */
 static int64_t rmp_pprof_value_(double x) {
+  double r;
   if (!(x >= 0.0)) return 0;
-  x += 0.5;
   if (x >= 9223372036854775807.0) return INT64_MAX; /* 2^63 */
-  return (int64_t)x;
+  /* Not x + 0.5: from 2^52 on that sum rounds, moving odd whole sums up. */
+  r = floor(x);
+  if (x - r >= 0.5) r += 1.0;
+  return r >= 9223372036854775807.0 ? INT64_MAX : (int64_t)r;
 }
 
 /* A sample's weight as the encoder counts it: at least 1 (NaN and
