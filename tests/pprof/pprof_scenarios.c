@@ -125,6 +125,23 @@ static void sc_int64(pc_case *c) {
   c->start_ns = c->end_ns = (uint64_t)INT64_MAX; /* time_nanos saturates */
 }
 
+/* Whole sums in [2^52, 2^53): a double holds them exactly, but not them
+ * plus 0.5, so rounding by adding a half would move odd ones up by one. */
+static void sc_odd_2p52(pc_case *c) {
+  int f, k[3], s, line = 5;
+  pc_init(c, "odd2p52", 1.0, 1.0, 100, 100);
+  f = pc_func_add(c, S("Big#odd"), S("b.rb"), "ruby", 1);
+  k[0] = pc_class_add(c, S("A"));
+  k[1] = pc_class_add(c, S("B"));
+  k[2] = pc_class_add(c, S("C"));
+  s = pc_stack_add(c, &f, &line, 1);
+  pc_track(c, s, k[0], (UINT64_C(1) << 52) + 1, 0);
+  pc_track(c, s, k[1], (UINT64_C(1) << 52) + 3, 0);
+  pc_track(c, s, k[1], 0, 0);
+  pc_track(c, s, k[2], (UINT64_C(1) << 53) - 1, 0);
+  pc_rotate(c, 0, 1, 0);
+}
+
 static void sc_tiny_rate(pc_case *c) {
   pc_build_random(c, "tinyrate", 1e-300, 1.0, 10, 5, 4, 2, 50, 4);
   pc_rotate(c, 0, 1, 1);
@@ -217,5 +234,5 @@ const pc_scenario pc_scenarios[] = {
     {"basic", sc_basic},   {"scaled", sc_scaled},   {"retain", sc_retain},     {"empty", sc_empty},
     {"zeroed", sc_zeroed}, {"nostack", sc_empty_stacks}, {"utf8", sc_utf8}, {"huge", sc_huge_names},
     {"int64", sc_int64},   {"tinyrate", sc_tiny_rate}, {"thinsmall", sc_thin_small}, {"thinned", sc_thinned},
-    {"reservoir", sc_reservoir}, {"young", sc_young}, {"infzero", sc_inf_zero}, {"million", sc_million},
+    {"reservoir", sc_reservoir}, {"young", sc_young}, {"infzero", sc_inf_zero}, {"odd2p52", sc_odd_2p52}, {"million", sc_million},
     {NULL, NULL}};
