@@ -406,9 +406,7 @@ static void rmp_pb_emit_string_(rmp_pb_ *pb, unsigned tag, const char *str, size
 /* as the run is written. That costs 8 bytes per sample (the index and    */
 /* the radix pass's scratch) however many keys are distinct, and samples  */
 /* leave in stack order: deterministic, and kinder to gzip.               */
-/* Raw integer sums are scaled once per run: exact when the weight is 1,  */
-/* and since every weight is >= 1 a sum saturated at UINT64_MAX still     */
-/* scales to the saturated INT64_MAX.                                     */
+/* Each run sums its samples' weights and weight * size in doubles.       */
 /* --------------------------------------------------------------------- */
 
 typedef struct rmp_pprof_agg_ {
@@ -439,10 +437,13 @@ static inline unsigned rmp_pprof_age_bucket_(uint32_t now, uint32_t epoch) {
 /* A sum of weights as a value: rounded, saturated at INT64_MAX (an
  * infinite weight, from a zero probability, saturates too). */
 static int64_t rmp_pprof_value_(double x) {
+  double r;
   if (!(x >= 0.0)) return 0;
-  x += 0.5;
   if (x >= 9223372036854775807.0) return INT64_MAX; /* 2^63 */
-  return (int64_t)x;
+  /* Not x + 0.5: from 2^52 on that sum rounds, moving odd whole sums up. */
+  r = floor(x);
+  if (x - r >= 0.5) r += 1.0;
+  return r >= 9223372036854775807.0 ? INT64_MAX : (int64_t)r;
 }
 
 /* A sample's weight as the encoder counts it: at least 1 (NaN and
@@ -666,14 +667,16 @@ static uint32_t rmp_pprof_sum_run_(const rmp_pprof_enc_ *e, uint32_t i, rmp_ppro
     double w;
     rmp_pprof_key_(e, j, kj);
     if (kj[0] != k[0] || kj[1] != k[1] || kj[2] != k[2]) break;
+    /* A size of 0 adds no bytes, also at an infinite weight (inf * 0
+     * would be NaN, and a NaN sum writes 0 for the whole sample). */
     if (j < e->nlive) {
       w = rmp_pprof_weight_(s->live[j].weight);
       a->live_n += w;
-      a->live_bytes += w * (double)s->live[j].size;
+      if (s->live[j].size) a->live_bytes += w * (double)s->live[j].size;
     } else {
       w = rmp_pprof_weight_(s->allocs[j - e->nlive].weight);
       a->alloc_n += w;
-      a->alloc_bytes += w * (double)s->allocs[j - e->nlive].size;
+      if (s->allocs[j - e->nlive].size) a->alloc_bytes += w * (double)s->allocs[j - e->nlive].size;
     }
   }
   return i;

@@ -1,5 +1,7 @@
-/* fuzz_e2e: the embedder's whole loop. Allocation events go through the
- * sampler; sampled ones are interned and tracked; objects die in sweeps
+/* fuzz_e2e: the embedder's whole loop. Allocation events go through
+ * rmp_sample_tick; the samples it keeps for something are interned and
+ * tracked as decided (into a small live table, thinned when full, and a
+ * small allocations reservoir); objects die in sweeps
  * (GC end-of-mark), move one by one and in compactions (rekey); the clock
  * ticks; each rotation is encoded with rmp_pprof_encode_gzip, appended to a
  * buffer that already holds bytes, gunzipped with zlib and decoded with
@@ -42,8 +44,7 @@ static void rotate_and_check(rmp_fz *f, pm *m, rmp_profiler *p, uint64_t now) {
   uint64_t start = m->last_rotate_ns;
   RMP_FZ_CHECK(rmp_profiler_rotate(p, &snap, NULL, 0, now, m->clock) == RMP_OK);
   m->last_rotate_ns = now;
-  RMP_FZ_CHECK(snap.nlive == m->nlive && snap.nallocs == m->nallocs);
-  RMP_FZ_CHECK(snap.heap_dropped == m->heap_dropped && snap.allocs_dropped == m->allocs_dropped);
+  pm_check_snapshot(m, &snap, m->clock);
 
   /* The profile is appended after what the buffer already holds. */
   rmp_buf out = {NULL, 0, 0};
@@ -74,7 +75,7 @@ static void rotate_and_check(rmp_fz *f, pm *m, rmp_profiler *p, uint64_t now) {
   pm_check_profile(m, &x, out.data + prefix * 4, out.len - prefix * 4);
   rmp_buf_free(&out);
   rmp_snapshot_free(&snap);
-  pm_rotated(m);
+  pm_rotated(m, p);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -90,9 +91,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     case 0: case 1: case 2: { /* allocations: the sampler decides */
       uint32_t n = op >> 3;
       for (uint32_t i = 0; i <= n; i++) {
-        if (!rmp_sample_tick(&p)) continue;
+        uint64_t seen0 = p.allocs.seen;
+        rmp_decision d = rmp_sample_tick(&p);
+        if (p.samples_taken == taken) { /* the countdown said no */
+          RMP_FZ_CHECK(d == 0 && p.allocs.seen == seen0);
+          continue;
+        }
         taken++;
-        pm_track(&f, &m, &p);
+        pm_track(&f, &m, &p, d, 1, seen0);
       }
       RMP_FZ_CHECK(p.samples_taken == taken);
       break;
@@ -133,6 +139,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       rotate_and_check(&f, &m, &p, now);
       break;
     }
+    pm_check_table(&m, &p);
   }
   rotate_and_check(&f, &m, &p, now + 1);
   rmp_profiler_free(&p);

@@ -1,9 +1,14 @@
 /* fuzz_encode: differential test of rmp_pprof_encode. An arbitrary profile
- * (fuzz_heap_model.h) is built through the profiler API and rotated out;
+ * (fuzz_heap_model.h) is built through the profiler API (each allocation
+ * decided by rmp_sample_confirm, as if the countdown had said yes; the
+ * live table thinned and the reservoir full whenever their small bounds
+ * say so) and rotated out; the snapshot is checked against the model, then
  * the raw protobuf is decoded with nanopb and compared with the model. The
- * snapshot's rates may then be corrupted (NaN, negative, > 1: they must
- * weigh 1), the sink may fail part way (RMP_ERR_SINK) and any one
- * allocation may fail (RMP_ERR_NOMEM); a failed encoding is retried. */
+ * snapshot's rates may then be corrupted (only the comments and the period
+ * read them), and so may sample weights (NaN, 0, negative, below 1: they
+ * count 1; +inf saturates; large ones), the sink may fail part way
+ * (RMP_ERR_SINK) and any one allocation may fail (RMP_ERR_NOMEM); a failed
+ * encoding is retried. */
 #define RMP_FUZZ_WITH_PPROF
 #include "fuzz_impl.h"
 #include "fuzz_heap_model.h"
@@ -32,11 +37,36 @@ static double corrupt_rate(uint8_t k, double r) {
   }
 }
 
+/* Weights a corrupt (or hand-made) snapshot may carry. */
+static float corrupt_weight(uint8_t k) {
+  static const float w[] = {NAN, 0.0f, -1.0f, 0.5f, 0.999999f, 1.0f, INFINITY, -INFINITY,
+                            1.5f, 3e38f, 16777217.0f, 1e-30f, 2.0f, 7.25f, 1e10f, 65536.0f};
+  return w[k % 16];
+}
+
+/* Byte c picks whether (c & 0x80), and with which stride and offset, some
+ * of the snapshot's weights are overwritten; the model gets the same. */
+static void corrupt_weights(uint8_t c, pm *m, rmp_snapshot *snap) {
+  if (!(c & 0x80)) return;
+  uint32_t stride = (c & 7) + 1, k = c >> 3;
+  for (uint32_t j = (c >> 5) & 3; j < snap->nlive; j += stride) {
+    int i = pm_find_live(m, snap->live[j].addr);
+    RMP_FZ_CHECK(i >= 0);
+    snap->live[j].weight = m->live[i].w = corrupt_weight((uint8_t)(k + j));
+    m->live[i].has_w = 1;
+  }
+  for (uint32_t j = (c >> 4) & 3; j < snap->nallocs; j += stride) {
+    snap->allocs[j].weight = m->allocs[j].w = corrupt_weight((uint8_t)(k + 7 * j));
+    m->allocs[j].has_w = 1;
+  }
+}
+
 static void rotate_and_check(rmp_fz *f, pm *m, rmp_profiler *p, uint64_t now) {
   rmp_snapshot snap;
   uint64_t start = m->last_rotate_ns;
   RMP_FZ_CHECK(rmp_profiler_rotate(p, &snap, NULL, 0, now, m->clock) == RMP_OK);
   m->last_rotate_ns = now;
+  pm_check_snapshot(m, &snap, m->clock);
   uint8_t how = rmp_fz_u8(f);
   if (how & 0x80) snap.sample_rate = corrupt_rate(how, snap.sample_rate);
   if (how & 0x40) snap.retain_rate = corrupt_rate(how >> 3, snap.retain_rate);
@@ -47,6 +77,7 @@ static void rotate_and_check(rmp_fz *f, pm *m, rmp_profiler *p, uint64_t now) {
   opts.comments = user;
   opts.ncomments = rmp_fz_u8(f) % 5;
   const rmp_pprof_opts *op = (how & 0x20) ? NULL : &opts;
+  corrupt_weights(rmp_fz_u8(f), m, &snap);
 
   fail_sink s;
   memset(&s, 0, sizeof s);
@@ -79,7 +110,15 @@ static void rotate_and_check(rmp_fz *f, pm *m, rmp_profiler *p, uint64_t now) {
   pm_check_profile(m, &x, s.buf.data, s.buf.len);
   rmp_buf_free(&s.buf);
   rmp_snapshot_free(&snap);
-  pm_rotated(m);
+  for (uint32_t j = 0; j < m->nallocs; j++) m->allocs[j].has_w = 0;
+  pm_rotated(m, p);
+}
+
+/* An allocation the countdown picked: rmp_sample_confirm decides. */
+static void sampled(rmp_fz *f, pm *m, rmp_profiler *p) {
+  uint64_t taken = p->samples_taken, seen0 = p->allocs.seen;
+  rmp_decision d = rmp_sample_confirm(p);
+  pm_track(f, m, p, d, p->samples_taken == taken + 1, seen0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -91,7 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   while (rmp_fz_more(&f)) {
     uint8_t op = rmp_fz_u8(&f);
     switch (op % 8) {
-    case 0: case 1: case 2: case 3: pm_track(&f, &m, &p); break;
+    case 0: case 1: case 2: case 3: sampled(&f, &m, &p); break;
     case 4: pm_kill(&m, &p, rmp_fz_u8(&f)); break;
     case 5: /* the embedder's clock (GC count) moves, maybe a long way */
       m.clock += (op & 0x80) ? rmp_fz_u32(&f) : rmp_fz_u8(&f);
@@ -101,9 +140,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       rotate_and_check(&f, &m, &p, now);
       break;
     default: /* more classes of garbage through the encoder: none here */
-      pm_track(&f, &m, &p);
+      sampled(&f, &m, &p);
       break;
     }
+    pm_check_table(&m, &p);
   }
   rotate_and_check(&f, &m, &p, now + 1);
   rmp_profiler_free(&p);

@@ -1,9 +1,23 @@
 /* The heap the encoder harnesses drive, and the profile it must give:
  * functions and classes with arbitrary byte names (NULs, invalid UTF-8),
- * objects tracked through the profiler API with arbitrary sizes and ages,
- * and what a pprof profile of them must contain, computed here without the
- * encoder's code: groups keyed by stack content, class name and age bucket,
- * UTF-8 sanitised by an independent decoder, values scaled in long double.
+ * objects tracked through the profiler API as rmp_sample_confirm /
+ * rmp_sample_tick decided, with arbitrary sizes and ages, and what a pprof
+ * profile of them must contain, computed here without the encoder's code:
+ * groups keyed by stack content, class name and age bucket (ages modulo
+ * 2^32, entries younger than min_live_age left out), UTF-8 sanitised by an
+ * independent decoder, values the sums of the samples' weights in long
+ * double.
+ *
+ * The live table has a small bound, so it is thinned: the model's table is
+ * a mirror that loses, at each thinning, what the table lost (which must be
+ * a subset of what it held), and each entry must weigh 2^(k when decided +
+ * thinnings survived) / rate, k being the model's own count of thinnings
+ * less the rotations that lowered it. The allocations reservoir is
+ * mirrored slot for slot: while it has room an entering sample is
+ * appended, then it replaces exactly one slot; it never holds more than its
+ * bound; rotation weighs each sample candidates / kept / (rate * retain).
+ * Weights are floats as rmp.h stores them; the encoder counts a weight
+ * below 1 (or NaN) as 1 and +inf saturates.
  * The profile itself is read with proto/'s model (pprof_decode.h: nanopb's
  * decoder generated from pprof's profile.proto, and its structural checks). */
 #ifndef RMP_FUZZ_HEAP_MODEL_H
@@ -36,6 +50,10 @@ typedef struct pm_obj {
   uint8_t klass;
   uint64_t size;
   uint32_t epoch;
+  uint32_t k_dec;    /* live: the model's heap keep log2 when it was decided */
+  uint64_t thin_ins; /* live: the model's thinnings when it went in */
+  int has_w;         /* the harness wrote w into the snapshot in its place */
+  float w;
 } pm_obj;
 
 typedef struct pm {
@@ -45,10 +63,15 @@ typedef struct pm {
   pm_bytes name[PM_FUNCS], sys[PM_FUNCS], file[PM_FUNCS], cls[PM_CLASSES];
   int32_t start_line[PM_FUNCS];
   uint32_t nfuncs, nclasses;
-  pm_obj live[PM_OBJS];
+  pm_obj live[PM_OBJS]; /* the live table, as the model has it */
   uint32_t nlive, max_live;
-  pm_obj allocs[PM_OBJS * 2]; /* this interval's retained samples */
-  uint32_t nallocs;
+  pm_obj allocs[PM_OBJS]; /* the allocations reservoir, slot for slot */
+  uint32_t nallocs, max_allocs;
+  uint64_t seen;          /* candidates offered this interval */
+  double rate, retain;
+  uint32_t min_age;
+  uint32_t k;                             /* heap keep log2 */
+  uint64_t thinnings, thinnings_at_rotate;
   uint64_t heap_dropped, allocs_dropped; /* this interval */
   uint32_t clock;
   uintptr_t next_addr;
@@ -139,10 +162,47 @@ static void pm_setup(rmp_fz *f, pm *m, rmp_profiler *p) {
   cfg.sample_rate = pm_pick_rate(f);
   cfg.retain_rate = pm_pick_rate(f);
   cfg.max_heap_samples = m->max_live = rmp_fz_u8(f) % PM_OBJS + 1;
-  cfg.max_alloc_samples = rmp_fz_u8(f) % PM_OBJS + 1;
+  cfg.max_alloc_samples = m->max_allocs = rmp_fz_u8(f) % PM_OBJS + 1;
   cfg.seed = rmp_fz_u64(f);
+  /* From the seed's top bits, so that older inputs keep their layout. */
+  cfg.min_live_age = m->min_age = (uint32_t)(cfg.seed >> 62) % 3;
+  m->rate = cfg.sample_rate;
+  m->retain = cfg.retain_rate;
   RMP_FZ_CHECK(rmp_profiler_init(p, &cfg) == RMP_OK);
   m->next_addr = 0x10000;
+}
+
+/* What a live entry must weigh: 2^(k when decided) / rate as a float,
+ * doubled by each thinning survived. */
+static float pm_live_weight(const pm *m, const pm_obj *o) {
+  float w = (float)(1.0 / m->rate);
+  return ldexpf(w, (int)(o->k_dec + (m->thinnings - o->thin_ins)));
+}
+
+/* An allocation sample's weight as tracked: 1 / (rate * retain); a product
+ * that underflows to 0 has no finite weight. */
+static float pm_alloc_weight(const pm *m) {
+  double pr = m->rate * m->retain;
+  return pr > 0 ? (float)(1.0 / pr) : (float)INFINITY;
+}
+
+/* The table is exactly the model's mirror: count, bound, and each entry
+ * where the model has it, weighing what the model says. */
+RMP_FZ_NOCOV static void pm_check_table(const pm *m, const rmp_profiler *p) {
+  RMP_FZ_CHECK(p->live.count == m->nlive && p->live.count <= m->max_live);
+  RMP_FZ_CHECK(p->heap_keep_log2 == m->k && p->heap_thinnings == m->thinnings);
+  for (uint32_t i = 0; i < m->nlive; i++) {
+    const rmp_live_entry *e = rmp_live_lookup(&p->live, m->live[i].addr);
+    RMP_FZ_CHECK(e != NULL && e->epoch == m->live[i].epoch);
+    RMP_FZ_CHECK(e->size == (m->live[i].size > UINT32_MAX ? UINT32_MAX : m->live[i].size));
+    RMP_FZ_CHECK(e->weight >= 1.0f && e->weight == pm_live_weight(m, &m->live[i]));
+  }
+  RMP_FZ_CHECK(p->allocs.n == m->nallocs && p->allocs.n <= m->max_allocs && p->allocs.seen == m->seen);
+  for (uint32_t i = 0; i < m->nallocs; i++) {
+    const rmp_alloc_sample *a = &p->allocs.v[i];
+    RMP_FZ_CHECK(a->size == m->allocs[i].size && a->epoch == m->allocs[i].epoch);
+    RMP_FZ_CHECK(a->weight >= 1.0f && a->weight == pm_alloc_weight(m));
+  }
 }
 
 /* The embedder's job after an intern: name every new function. */
@@ -179,14 +239,23 @@ static void pm_gen_stack(rmp_fz *f, pm *m, pm_stack *s) {
   else m->recent[r % 8] = *s;
 }
 
+RMP_FZ_NOCOV static int pm_same_stack(const pm_stack *a, const pm_stack *b) {
+  if (a->depth != b->depth) return 0;
+  for (uint32_t i = 0; i < a->depth; i++)
+    if (a->func[i] != b->func[i] || a->line[i] != b->line[i]) return 0;
+  return 1;
+}
 RMP_FZ_NOCOV static int pm_find_live(const pm *m, uintptr_t addr) {
   for (uint32_t i = 0; i < m->nlive; i++)
     if (m->live[i].addr == addr) return (int)i;
   return -1;
 }
 
-/* A sampled allocation: intern its stack and class, track it. */
-static void pm_track(rmp_fz *f, pm *m, rmp_profiler *p) {
+/* An allocation the countdown picked, decided as d (taken: the profiler
+ * counted a sample; seen0: the reservoir's count of candidates before the
+ * decision): check the decision, intern its stack and class, track it,
+ * and follow the table and the reservoir. */
+static void pm_track(rmp_fz *f, pm *m, rmp_profiler *p, rmp_decision d, int taken, uint64_t seen0) {
   pm_obj o;
   memset(&o, 0, sizeof o);
   pm_gen_stack(f, m, &o.st);
@@ -194,9 +263,30 @@ static void pm_track(rmp_fz *f, pm *m, rmp_profiler *p) {
   uint8_t sz = rmp_fz_u8(f);
   o.size = sz < 200 ? sz : sz < 250 ? rmp_fz_u64(f) : UINT64_MAX - (sz - 250);
   o.epoch = m->clock;
-  /* Sometimes an address already tracked: its object died unnoticed. */
+  /* Sometimes an address already tracked: its object died unnoticed.
+   * 0xF0 and up: one of the track's allocations fails. */
   uint8_t a = rmp_fz_u8(f);
   o.addr = (a < 32 && m->nlive) ? m->live[a % m->nlive].addr : (m->next_addr += 16);
+
+  /* The decision: offered to the reservoir at most once (always at retain
+   * 1, never at 0), the interval's first max candidates all enter, the
+   * table keeps every sample until it is first thinned. */
+  uint64_t dseen = p->allocs.seen - seen0;
+  RMP_FZ_CHECK(dseen <= 1);
+  if (!taken) { /* rate 0: no sample, nothing decided */
+    RMP_FZ_CHECK(m->rate == 0.0 && d == 0 && dseen == 0);
+    return;
+  }
+  if (m->retain >= 1.0) RMP_FZ_CHECK(dseen == 1);
+  if (m->retain <= 0.0) RMP_FZ_CHECK(dseen == 0);
+  m->seen += dseen;
+  if (d & RMP_KEEP_ALLOC) RMP_FZ_CHECK(dseen == 1);
+  if (dseen && m->seen <= m->max_allocs) RMP_FZ_CHECK(d & RMP_KEEP_ALLOC);
+  if (m->k == 0) RMP_FZ_CHECK(d & RMP_KEEP_HEAP);
+  if (d & RMP_KEEP_HEAP) RMP_FZ_CHECK(RMP_DECISION_KEEP_LOG2(d) == m->k);
+  RMP_FZ_CHECK((d & ~(RMP_KEEP_HEAP | RMP_KEEP_ALLOC | 0xff00u)) == 0);
+  if (!d) return; /* kept for nothing: no stack is taken */
+  o.k_dec = m->k;
 
   uint64_t keys[PM_DEPTH];
   int lines[PM_DEPTH];
@@ -210,23 +300,67 @@ static void pm_track(rmp_fz *f, pm *m, rmp_profiler *p) {
   RMP_FZ_CHECK(rmp_strtab_intern(&p->strings, (const char *)m->cls[o.klass].b, m->cls[o.klass].n, &kid) ==
                RMP_OK);
   uint32_t n0 = p->allocs.n;
-  uint64_t d0 = p->allocs.dropped;
-  rmp_track(p, o.addr, sid, kid, o.size, o.epoch);
-  int i = pm_find_live(m, o.addr);
-  if (i >= 0) m->live[i] = o;
-  else if (m->nlive >= m->max_live) m->heap_dropped++;
-  else m->live[m->nlive++] = o;
-  RMP_FZ_CHECK(p->live.count == m->nlive);
-  /* Whether the retain draw kept it is the sampler's business; what was
-   * kept must come out. */
-  if (p->allocs.n == n0 + 1) {
-    RMP_FZ_CHECK(m->nallocs < sizeof m->allocs / sizeof m->allocs[0]);
-    m->allocs[m->nallocs++] = o;
-  } else if (p->allocs.dropped == d0 + 1) {
-    m->allocs_dropped++;
-  } else {
-    RMP_FZ_CHECK(p->allocs.n == n0 && p->allocs.dropped == d0);
+  uint64_t thin0 = p->heap_thinnings, ld0 = p->live.dropped, ad0 = p->allocs.dropped;
+  static rmp_alloc_sample before[PM_OBJS];
+  if (n0) memcpy(before, p->allocs.v, n0 * sizeof before[0]);
+  if (a >= 0xF0) rmp_fz_fail_in = a & 15;
+  rmp_status st = rmp_track(p, o.addr, sid, kid, o.size, o.epoch, d);
+  rmp_fz_fail_in = -1;
+  RMP_FZ_CHECK(st == RMP_OK || (st == RMP_ERR_NOMEM && a >= 0xF0));
+
+  /* Thinned: the table is what the model had less what it lost. */
+  uint64_t dt = p->heap_thinnings - thin0;
+  if (!(d & RMP_KEEP_HEAP)) RMP_FZ_CHECK(dt == 0 && p->live.dropped == ld0);
+  if (dt) {
+    RMP_FZ_CHECK(m->nlive >= m->max_live && pm_find_live(m, o.addr) < 0);
+    m->thinnings += dt;
+    m->k += (uint32_t)dt;
+    for (uint32_t i = 0; i < m->nlive;)
+      if (rmp_live_lookup(&p->live, m->live[i].addr)) i++;
+      else m->live[i] = m->live[--m->nlive];
+    RMP_FZ_CHECK(m->nlive < m->max_live);
   }
+  if (d & RMP_KEEP_HEAP) {
+    int i = pm_find_live(m, o.addr);
+    o.thin_ins = m->thinnings;
+    if (p->live.dropped != ld0) { /* the table's growth failed */
+      RMP_FZ_CHECK(p->live.dropped == ld0 + 1 && st == RMP_ERR_NOMEM && i < 0);
+      m->heap_dropped++;
+    } else if (i >= 0) {
+      m->live[i] = o;
+    } else {
+      RMP_FZ_CHECK(m->nlive < PM_OBJS);
+      m->live[m->nlive++] = o;
+    }
+  }
+  uint32_t n = p->allocs.n;
+  if ((d & RMP_KEEP_ALLOC) && p->allocs.dropped != ad0) { /* the reservoir's growth failed */
+    RMP_FZ_CHECK(p->allocs.dropped == ad0 + 1 && st == RMP_ERR_NOMEM && n == n0 && n0 < m->max_allocs);
+    m->allocs_dropped++;
+  } else if ((d & RMP_KEEP_ALLOC) && n0 < m->max_allocs) { /* room: appended */
+    RMP_FZ_CHECK(n == n0 + 1 && p->allocs.v[n0].size == o.size && p->allocs.v[n0].stack == sid);
+    m->allocs[m->nallocs++] = o;
+  } else if (d & RMP_KEEP_ALLOC) { /* full: in place of exactly one */
+    uint32_t changed = 0, at = 0;
+    RMP_FZ_CHECK(n == n0);
+    for (uint32_t j = 0; j < n; j++)
+      if (memcmp(&before[j], &p->allocs.v[j], sizeof before[j]) != 0) changed++, at = j;
+    /* (A sample equal to the one it replaced changes nothing visible.) */
+    RMP_FZ_CHECK(changed <= 1);
+    if (changed == 1) {
+      RMP_FZ_CHECK(p->allocs.v[at].size == o.size && p->allocs.v[at].stack == sid && p->allocs.v[at].klass == kid);
+    } else {
+      for (at = 0; at < n; at++)
+        if (p->allocs.v[at].size == o.size && p->allocs.v[at].stack == sid && p->allocs.v[at].klass == kid &&
+            p->allocs.v[at].epoch == o.epoch)
+          break;
+      RMP_FZ_CHECK(at < n && m->allocs[at].size == o.size && pm_same_stack(&m->allocs[at].st, &o.st));
+    }
+    m->allocs[at] = o;
+  } else {
+    RMP_FZ_CHECK(n == n0 && (n0 == 0 || memcmp(before, p->allocs.v, n0 * sizeof before[0]) == 0));
+  }
+  pm_check_table(m, p);
 }
 
 static void pm_kill(pm *m, rmp_profiler *p, uint8_t which) {
@@ -242,31 +376,28 @@ typedef struct pm_group {
   const pm_stack *st;
   uint8_t klass;
   uint64_t age; /* bucket floor: 0, 1, 2, 4, ... */
-  uint64_t alloc_n, alloc_bytes, live_n, live_bytes;
+  long double alloc_n, alloc_bytes, live_n, live_bytes; /* sums of weight, weight * size */
+  int frac[2]; /* a weight that is not a whole number: [alloc, live] */
   int seen;
 } pm_group;
 
 static uint64_t pm_age_floor(uint32_t now, uint32_t epoch) {
-  uint64_t age = now >= epoch ? (uint64_t)(now - epoch) : 0, p = 1;
+  uint64_t age = (uint32_t)(now - epoch), p = 1; /* ages are modulo 2^32 */
   if (age == 0) return 0;
   while (p * 2 <= age) p *= 2;
   return p;
 }
 
-static uint64_t pm_sat_add(uint64_t a, uint64_t b) { return a + b < a ? UINT64_MAX : a + b; }
-
-RMP_FZ_NOCOV static int pm_same_stack(const pm_stack *a, const pm_stack *b) {
-  if (a->depth != b->depth) return 0;
-  for (uint32_t i = 0; i < a->depth; i++)
-    if (a->func[i] != b->func[i] || a->line[i] != b->line[i]) return 0;
-  return 1;
-}
 static int pm_same_class(const pm *m, uint8_t a, uint8_t b) {
   return m->cls[a].n == m->cls[b].n && memcmp(m->cls[a].b, m->cls[b].b, m->cls[a].n) == 0;
 }
 
-RMP_FZ_NOCOV static void pm_add(const pm *m, pm_group *g, uint32_t *ng, const pm_obj *o, uint32_t now, int live) {
+/* One sample of weight w into its group: a weight below 1 (or NaN) counts
+ * 1; a size of 0 adds no bytes, whatever the weight. */
+RMP_FZ_NOCOV static void pm_add(const pm *m, pm_group *g, uint32_t *ng, const pm_obj *o, uint32_t now, int live,
+                                float w) {
   uint64_t age = pm_age_floor(now, o->epoch);
+  long double we = w >= 1.0f ? (long double)w : 1.0L;
   pm_group *x = NULL;
   for (uint32_t i = 0; i < *ng && !x; i++)
     if (g[i].age == age && pm_same_class(m, g[i].klass, o->klass) && pm_same_stack(g[i].st, &o->st)) x = &g[i];
@@ -277,32 +408,34 @@ RMP_FZ_NOCOV static void pm_add(const pm *m, pm_group *g, uint32_t *ng, const pm
     x->klass = o->klass;
     x->age = age;
   }
+  if (we != floorl(we)) x->frac[live] = 1;
   if (live) {
-    x->live_n++;
-    x->live_bytes = pm_sat_add(x->live_bytes, o->size > UINT32_MAX ? UINT32_MAX : o->size);
+    uint64_t size = o->size > UINT32_MAX ? UINT32_MAX : o->size;
+    x->live_n += we;
+    if (size) x->live_bytes += we * (long double)size;
   } else {
-    x->alloc_n++;
-    x->alloc_bytes = pm_sat_add(x->alloc_bytes, o->size);
+    x->alloc_n += we;
+    if (o->size) x->alloc_bytes += we * (long double)o->size;
   }
 }
 
-/* raw / rate, saturated; a rate outside (0, 1] counts 1. */
-static void pm_check_value(int64_t got, uint64_t raw, long double rate) {
-  long double w = (rate > 0 && rate <= 1) ? 1.0L / rate : 1.0L;
-  if (getenv("RMP_FUZZ_VERBOSE"))
-    fprintf(stderr, "value: got %lld raw %llu rate %.17Lg\n", (long long)got, (unsigned long long)raw, rate);
-  if (raw == 0) {
-    RMP_FZ_CHECK(got == 0);
+/* A value against the model's sum: rounded, saturating at INT64_MAX (an
+ * infinite weight too); the encoder adds in doubles, so off by at most 1
+ * or a relative 1e-12, and exact for whole weights below 2^53. */
+static void pm_check_value(int64_t got, long double want, int frac) {
+  if (getenv("RMP_FUZZ_VERBOSE")) fprintf(stderr, "value: got %lld want %.21Lg\n", (long long)got, want);
+  RMP_FZ_CHECK(want >= 0);
+  if (want >= 9223372036854775807.0L) { /* also +inf */
+    RMP_FZ_CHECK((long double)got >= 9223372036854775807.0L * (1 - 1e-12L));
     return;
   }
-  long double want = (long double)raw * w;
-  if (want >= 9223372036854775807.0L) {
-    RMP_FZ_CHECK((long double)got >= 9223372036854775807.0L * (1 - 1e-12L));
+  if (want == 0) {
+    RMP_FZ_CHECK(got == 0);
     return;
   }
   long double diff = fabsl((long double)got - want);
   RMP_FZ_CHECK(got >= 0 && diff <= 1.0L + want * 1e-12L);
-  if (w == 1.0L) RMP_FZ_CHECK((uint64_t)got == raw);
+  if (!frac && want < 9007199254740992.0L) RMP_FZ_CHECK((long double)got == floorl(want + 0.5L));
 }
 
 typedef struct pm_expect {
@@ -392,8 +525,7 @@ RMP_FZ_NOCOV static pm_group *pm_match(const pm *m, pm_group *g, uint32_t ng, co
 /* Samples: one per group, frames, labels and values as the model says.
  * Location and function ids must mean one frame / one function each, and
  * none may go unused. */
-RMP_FZ_NOCOV static void pm_check_samples(const pm *m, const pm_expect *x, pm_group *g, uint32_t ng,
-                                           const pprof_profile *d) {
+RMP_FZ_NOCOV static void pm_check_samples(const pm *m, pm_group *g, uint32_t ng, const pprof_profile *d) {
   uint64_t loc_of[PM_FUNCS][8] = {{0}}; /* [slot][line index] -> location id */
   uint64_t fn_of[PM_FUNCS] = {0};
   static const int32_t lines[] = {0, 1, 7, -1, INT32_MAX, INT32_MIN, 300};
@@ -417,10 +549,10 @@ RMP_FZ_NOCOV static void pm_check_samples(const pm *m, const pm_expect *x, pm_gr
       fn_of[k] = f.fn->id;
     }
     const int64_t *v = d->values + s->val_off;
-    pm_check_value(v[0], hit->alloc_n, (long double)x->sample_rate * x->retain_rate);
-    pm_check_value(v[1], hit->alloc_bytes, (long double)x->sample_rate * x->retain_rate);
-    pm_check_value(v[2], hit->live_n, x->sample_rate);
-    pm_check_value(v[3], hit->live_bytes, x->sample_rate);
+    pm_check_value(v[0], hit->alloc_n, hit->frac[0]);
+    pm_check_value(v[1], hit->alloc_bytes, hit->frac[0]);
+    pm_check_value(v[2], hit->live_n, hit->frac[1]);
+    pm_check_value(v[3], hit->live_bytes, hit->frac[1]);
   }
   uint32_t nloc = 0, nfn = 0;
   for (int k = 0; k < PM_FUNCS; k++) {
@@ -437,45 +569,109 @@ RMP_FZ_NOCOV static void pm_check_samples(const pm *m, const pm_expect *x, pm_gr
   }
 }
 
+/* "key=v": v reads back as want, in as few significant digits as do (one
+ * fewer, rounded, reads back as something else). */
+RMP_FZ_NOCOV static void pm_check_double(const char *text, double want) {
+  double r = strtod(text, NULL);
+  RMP_FZ_CHECK(r == want || (isnan(r) && isnan(want)));
+  if (!isfinite(want) || want == 0) return;
+  int digits = 0, lead = 1;
+  for (const char *c = text; *c && *c != 'e' && *c != 'E'; c++) {
+    if (*c < '0' || *c > '9') continue;
+    if (lead && *c == '0') continue;
+    lead = 0;
+    digits++;
+  }
+  RMP_FZ_CHECK(digits >= 1 && digits <= 17);
+  if (digits > 1) {
+    char shorter[64];
+    snprintf(shorter, sizeof shorter, "%.*e", digits - 2, want);
+    RMP_FZ_CHECK(strtod(shorter, NULL) != want);
+  }
+}
+
+/* "key=n" says n. */
+static int pm_count_is(const char *buf, const char *key, uint64_t n) {
+  size_t k = strlen(key);
+  if (strncmp(buf, key, k) != 0 || buf[k] != '=') return 0;
+  RMP_FZ_CHECK(strtoull(buf + k + 1, NULL, 10) == n);
+  return 1;
+}
+
 /* Strings: the snapshot's, nine fixed ones, then the comments; the
- * comments say what the snapshot says, the caller's last. */
+ * comments say what the snapshot says (rates possibly corrupted) and what
+ * the model counted this interval, the caller's last. */
 RMP_FZ_NOCOV static void pm_check_comments(const pm *m, const pm_expect *x, const pprof_profile *d) {
   const rmp_pprof_opts *o = x->opts;
   uint32_t nuser = o && o->comments ? (uint32_t)o->ncomments : 0;
   RMP_FZ_CHECK(d->strings.count == x->nstrings + 9 + d->ncomments);
-  RMP_FZ_CHECK(d->ncomments >= 7 + nuser);
+  RMP_FZ_CHECK(d->ncomments == 12 + (o && o->pid != 0) + nuser);
   for (uint32_t i = 0; i < d->ncomments; i++) RMP_FZ_CHECK(d->comments[i] == (int64_t)(x->nstrings + 9 + i));
   for (uint32_t i = 0; i < nuser; i++) {
     const char *c = o->comments[i];
     RMP_FZ_CHECK(pm_str_is(d, d->comments[d->ncomments - nuser + i], (const unsigned char *)c, strlen(c)));
   }
-  int saw_rate = 0, saw_pid = 0, saw_heap = 0, saw_allocs = 0;
+  int saw_rate = 0, saw_pid = 0, saw_heap = 0, saw_allocs = 0, saw_counts = 0, saw_rule = 0;
+  uint64_t young = 0;
+  for (uint32_t i = 0; i < m->nlive; i++) young += (uint32_t)(x->epoch_now - m->live[i].epoch) < m->min_age;
   for (uint32_t i = 0; i + nuser < d->ncomments; i++) {
     /* Strings are stored with a NUL after them: parse them in place. */
     const char *buf = pprof_str(d, d->comments[i]);
     RMP_FZ_CHECK(pprof_str_len(d, d->comments[i]) < 200);
     if (strncmp(buf, "sample_rate=", 12) == 0) {
-      double r = strtod(buf + 12, NULL);
-      RMP_FZ_CHECK(r == x->sample_rate || (isnan(r) && isnan(x->sample_rate)));
+      pm_check_double(buf + 12, x->sample_rate);
       saw_rate++;
     } else if (strncmp(buf, "allocation_retain_rate=", 23) == 0) {
-      double r = strtod(buf + 23, NULL);
-      RMP_FZ_CHECK(r == x->retain_rate || (isnan(r) && isnan(x->retain_rate)));
+      pm_check_double(buf + 23, x->retain_rate);
+    } else if (strncmp(buf, "heap_sample_probability=", 24) == 0) {
+      pm_check_double(buf + 24, ldexp(m->rate, -(int)m->k));
+      saw_counts++;
     } else if (strncmp(buf, "pid=", 4) == 0) {
       RMP_FZ_CHECK(o && strtoll(buf + 4, NULL, 10) == o->pid);
       saw_pid++;
-    } else if (strncmp(buf, "dropped_heap_samples=", 21) == 0) {
-      RMP_FZ_CHECK(strtoull(buf + 21, NULL, 10) == m->heap_dropped);
+    } else if (pm_count_is(buf, "dropped_heap_samples", m->heap_dropped)) {
       saw_heap++;
-    } else if (strncmp(buf, "dropped_allocation_samples=", 27) == 0) {
-      RMP_FZ_CHECK(strtoull(buf + 27, NULL, 10) == m->allocs_dropped);
+    } else if (pm_count_is(buf, "dropped_allocation_samples", m->allocs_dropped)) {
       saw_allocs++;
-    } else if (strncmp(buf, "dropped_stacks=", 15) == 0) {
-      RMP_FZ_CHECK(strtoull(buf + 15, NULL, 10) == x->stacks_dropped);
+    } else if (pm_count_is(buf, "dropped_stacks", x->stacks_dropped) ||
+               pm_count_is(buf, "heap_thinnings", m->thinnings - m->thinnings_at_rotate) ||
+               pm_count_is(buf, "allocation_candidates", m->seen) ||
+               pm_count_is(buf, "allocation_samples", m->nallocs) ||
+               pm_count_is(buf, "young_objects_left_out", young)) {
+      saw_counts++;
+    } else if (strcmp(buf, "values are estimates: each sample counts 1/(the probability that it was kept)") == 0) {
+      saw_rule++;
     }
   }
-  RMP_FZ_CHECK(saw_rate == 1 && saw_heap == 1 && saw_allocs == 1);
+  RMP_FZ_CHECK(saw_rate == 1 && saw_heap == 1 && saw_allocs == 1 && saw_counts == 6 && saw_rule == 1);
   RMP_FZ_CHECK(saw_pid == (o && o->pid != 0));
+}
+
+/* A rotation's snapshot against the model, before encoding: the interval's
+ * counts, the live entries old enough (each weighing what the model says),
+ * and the reservoir's samples in order, each weighing candidates / kept /
+ * (rate * retain). */
+RMP_FZ_NOCOV static void pm_check_snapshot(const pm *m, const rmp_snapshot *snap, uint32_t epoch_now) {
+  uint32_t old = 0;
+  RMP_FZ_CHECK(snap->epoch_now == epoch_now);
+  for (uint32_t i = 0; i < m->nlive; i++) old += (uint32_t)(epoch_now - m->live[i].epoch) >= m->min_age;
+  RMP_FZ_CHECK(snap->nlive == old && snap->young_left_out == m->nlive - old);
+  for (uint32_t j = 0; j < snap->nlive; j++) {
+    int i = pm_find_live(m, snap->live[j].addr);
+    RMP_FZ_CHECK(i >= 0 && snap->live[j].epoch == m->live[i].epoch);
+    RMP_FZ_CHECK(snap->live[j].weight >= 1.0f && snap->live[j].weight == pm_live_weight(m, &m->live[i]));
+  }
+  RMP_FZ_CHECK(snap->nallocs == m->nallocs && snap->nallocs <= m->max_allocs);
+  RMP_FZ_CHECK(snap->alloc_candidates == m->seen);
+  float w = pm_alloc_weight(m);
+  if (m->nallocs && m->seen > m->nallocs) w = (float)((double)w * ((double)m->seen / (double)m->nallocs));
+  for (uint32_t j = 0; j < snap->nallocs; j++) {
+    RMP_FZ_CHECK(snap->allocs[j].size == m->allocs[j].size && snap->allocs[j].epoch == m->allocs[j].epoch);
+    RMP_FZ_CHECK(snap->allocs[j].weight >= 1.0f && snap->allocs[j].weight == w);
+  }
+  RMP_FZ_CHECK(snap->heap_thinnings == m->thinnings - m->thinnings_at_rotate);
+  RMP_FZ_CHECK(snap->heap_keep == ldexp(m->rate, -(int)m->k));
+  RMP_FZ_CHECK(snap->heap_dropped == m->heap_dropped && snap->allocs_dropped == m->allocs_dropped);
 }
 
 /* Decode an encoded profile (raw, or gzip of one member alone) into proto's
@@ -490,18 +686,31 @@ RMP_FZ_NOCOV static void pm_check_profile(const pm *m, const pm_expect *x, const
     fprintf(stderr, "decoding the profile: %s\n", err);
     RMP_FZ_CHECK(!"the profile decodes");
   }
-  for (uint32_t i = 0; i < m->nlive; i++) pm_add(m, g, &ng, &m->live[i], x->epoch_now, 1);
-  for (uint32_t i = 0; i < m->nallocs; i++) pm_add(m, g, &ng, &m->allocs[i], x->epoch_now, 0);
+  float wa = pm_alloc_weight(m);
+  if (m->nallocs && m->seen > m->nallocs) wa = (float)((double)wa * ((double)m->seen / (double)m->nallocs));
+  for (uint32_t i = 0; i < m->nlive; i++) {
+    const pm_obj *o = &m->live[i];
+    if ((uint32_t)(x->epoch_now - o->epoch) < m->min_age) continue; /* left out */
+    pm_add(m, g, &ng, o, x->epoch_now, 1, o->has_w ? o->w : pm_live_weight(m, o));
+  }
+  for (uint32_t i = 0; i < m->nallocs; i++)
+    pm_add(m, g, &ng, &m->allocs[i], x->epoch_now, 0, m->allocs[i].has_w ? m->allocs[i].w : wa);
   pm_check_header(x, &d);
-  pm_check_samples(m, x, g, ng, &d);
+  pm_check_samples(m, g, ng, &d);
   pm_check_comments(m, x, &d);
   pprof_profile_free(&d);
 }
 
-/* After a rotation: the interval's samples and drop counts are gone. */
-static void pm_rotated(pm *m) {
+/* After a rotation: the interval's samples and counts are gone, the live
+ * table stays; while it is at most a quarter full, k steps back by one. */
+static void pm_rotated(pm *m, const rmp_profiler *p) {
   m->nallocs = 0;
+  m->seen = 0;
   m->heap_dropped = m->allocs_dropped = 0;
+  m->thinnings_at_rotate = m->thinnings;
+  if (m->k > 0 && m->nlive <= m->max_live / 4) m->k--;
+  for (uint32_t i = 0; i < m->nlive; i++) m->live[i].has_w = 0;
+  pm_check_table(m, p);
 }
 
 #endif

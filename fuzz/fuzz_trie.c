@@ -391,7 +391,7 @@ static void op_compact(rmp_fz *f, model *m, rmp_profiler *p) {
       m->s[i].addr = 0;
     }
   RMP_FZ_CHECK(p->live.count == 0);
-  p->allocs.n = 0;
+  rmp_allocs_reset(&p->allocs);
   int keep[NSTACKS] = {0};
   uint64_t sel = rmp_fz_u64(f);
   for (uint32_t i = 0; i < m->n; i++) {
@@ -453,7 +453,10 @@ static void op_rotate(rmp_fz *f, uint8_t op, model *m, rmp_profiler *p, uintptr_
       size_t len = class_name(s->klass, cname);
       RMP_FZ_CHECK(rmp_strtab_intern(&p->strings, cname, len, &kid) == RMP_OK);
       s->addr = *next_addr += 16;
-      RMP_FZ_CHECK(rmp_track(p, s->addr, s->id, kid, s->tag, 0) == RMP_OK);
+      /* Rate 1 and a bound far above NSTACKS: every sample is kept. */
+      rmp_decision d = rmp_sample_confirm(p);
+      RMP_FZ_CHECK(d == (RMP_KEEP_HEAP | RMP_KEEP_ALLOC));
+      RMP_FZ_CHECK(rmp_track(p, s->addr, s->id, kid, s->tag, 0, d) == RMP_OK);
       tracked_tag[ntracked] = s->tag;
       tracked_id[ntracked++] = s->id;
     }

@@ -97,8 +97,9 @@ rmp_status rmpb_build(rmp_profiler *p, uint32_t nstacks, uint32_t depth, uint32_
   if ((s = rmpb_resolve_all(p)) != RMP_OK) goto fail;
   for (uint32_t k = 0; k < nlive && nstacks; k++) {
     uint64_t h = rmpb_mix(k);
+    rmp_decision d = rmp_sample_tick(p); /* rate 1: kept in the live table (never full here) */
     s = rmp_track(p, rmpb_addr(k), own[k % nstacks], klass[h % RMPB_CLASSES], 40u + (uint32_t)(h >> 58) * 8u,
-                  (uint32_t)(k / 1000u));
+                  (uint32_t)(k / 1000u), d);
     if (s != RMP_OK && s != RMP_ERR_FULL) goto fail;
   }
   if (own != ids) free(own);

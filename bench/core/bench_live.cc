@@ -19,7 +19,7 @@ struct Filled {
     if (rmp_live_init(&t, n) != RMP_OK) return;
     present.reserve(n);
     for (uint32_t k = 0; k < n; k++) {
-      rmp_live_entry e = {rmpb_addr(k), k % 10000u, k % 40u, k / 1000u, 40u};
+      rmp_live_entry e = {rmpb_addr(k), k % 10000u, k % 40u, k / 1000u, 40u, 1.0f, 0};
       if (rmp_live_insert(&t, &e) != RMP_OK) return;
       present.push_back(e.addr);
     }
@@ -78,7 +78,7 @@ void BM_live_insert_delete_pair(benchmark::State &state) {
   uint64_t k = f.next_k;
   for (auto _ : state) {
     if (!rmp_live_delete(&f.t, f.present[i])) return state.SkipWithError("delete missed");
-    rmp_live_entry e = {rmpb_addr(k), uint32_t(k % 10000u), 3, 0, 40};
+    rmp_live_entry e = {rmpb_addr(k), uint32_t(k % 10000u), 3, 0, 40, 1.0f, 0};
     if (rmp_live_insert(&f.t, &e) != RMP_OK) return state.SkipWithError("insert failed");
     f.present[i] = e.addr;
     k++;

@@ -74,6 +74,70 @@ static void sampler_ops(void) {
   sink_u64 = hits;
 }
 
+/* The profiler's sampling decision, as an embedder makes it on every
+ * allocation: the unsampled tick (a decrement and a branch, which must stay
+ * that), and rmp_sample_confirm per sampled allocation (the next gap, the
+ * heap keep draw, the retain draw and the reservoir's offer), while the
+ * reservoir fills and once it is full with the table thinned twice. Then
+ * rmp_track per sampled allocation against a full live table, thinning
+ * included. (Written against the API before decisions too, so the same
+ * file measures both.) */
+static void sample_ops(void) {
+  rmp_profiler p;
+  rmp_config cfg;
+  const unsigned long n = 1000000;
+  uint64_t hits = 0;
+  rmp_config_default(&cfg);
+  cfg.seed = 11;
+  cfg.sample_rate = 0.0;
+  CHECK(rmp_profiler_init(&p, &cfg) == RMP_OK);
+  OP_BEGIN();
+  for (unsigned long i = 0; i < n; i++) hits += rmp_sample_tick(&p) != 0;
+  op_end("sample_tick_rate0", n);
+  CHECK(hits == 0);
+  rmp_profiler_free(&p);
+
+  cfg.sample_rate = 0.01;
+  cfg.max_alloc_samples = 1u << 30; /* every candidate enters */
+  CHECK(rmp_profiler_init(&p, &cfg) == RMP_OK);
+  OP_BEGIN();
+  for (unsigned long i = 0; i < n; i++) hits += rmp_sample_tick(&p) != 0;
+  op_end("sample_tick_rate0.01_amortised", n);
+  CHECK(hits > n / 200 && hits < n / 50);
+  OP_BEGIN();
+  for (unsigned long i = 0; i < n / 10; i++) hits += rmp_sample_confirm(&p) != 0;
+  op_end("sample_confirm_filling", n / 10);
+  rmp_profiler_free(&p);
+
+  cfg.max_alloc_samples = 1000;
+  CHECK(rmp_profiler_init(&p, &cfg) == RMP_OK);
+#ifdef RMP_KEEP_HEAP
+  while (p.allocs.seen < 10 * cfg.max_alloc_samples) (void)rmp_allocs_offer(&p.allocs, &p.sampler.rng);
+  p.heap_keep_log2 = 2;
+#endif
+  OP_BEGIN();
+  for (unsigned long i = 0; i < n / 10; i++) hits += rmp_sample_confirm(&p) != 0;
+  op_end("sample_confirm_full_thinned", n / 10);
+  rmp_profiler_free(&p);
+
+  cfg.sample_rate = 1.0;
+  cfg.max_heap_samples = 4096;
+  CHECK(rmp_profiler_init(&p, &cfg) == RMP_OK);
+  OP_BEGIN();
+  for (unsigned long i = 0; i < n / 10; i++) {
+#ifdef RMP_KEEP_HEAP
+    rmp_decision d = rmp_sample_confirm(&p);
+    if (d) rmp_track(&p, rmpb_addr(i), 0, 0, 40, 0, d);
+#else
+    if (rmp_sample_confirm(&p)) rmp_track(&p, rmpb_addr(i), 0, 0, 40, 0);
+#endif
+  }
+  op_end("track_full_table_amortised", n / 10);
+  CHECK(p.live.count <= 4096);
+  rmp_profiler_free(&p);
+  sink_u64 = hits;
+}
+
 static void intern_ops(void) {
   static const uint32_t depths[] = {10, 60, 200};
   static uint64_t keys[200];
@@ -117,7 +181,7 @@ static void live_ops(void) {
   CHECK(rmp_live_init(&t, n) == RMP_OK);
   OP_BEGIN();
   for (uint32_t k = 0; k < n; k++) {
-    rmp_live_entry e = {rmpb_addr(k), k % 10000u, k % 40u, k / 1000u, 40u};
+    rmp_live_entry e = {rmpb_addr(k), k % 10000u, k % 40u, k / 1000u, 40u, 1.0f, 0};
     rmp_live_insert(&t, &e);
   }
   op_end("live_insert_fill_50k", n);
@@ -132,7 +196,7 @@ static void live_ops(void) {
    * k = 0, 1, 2, ... (the oldest first), as a heap's old generation dies. */
   OP_BEGIN();
   for (uint32_t k = 0; k < n; k++) {
-    rmp_live_entry e = {rmpb_addr(n + k), k % 10000u, 1, 0, 40};
+    rmp_live_entry e = {rmpb_addr(n + k), k % 10000u, 1, 0, 40, 1.0f, 0};
     found += (uint64_t)rmp_live_delete(&t, rmpb_addr(k));
     rmp_live_insert(&t, &e);
   }
@@ -210,6 +274,7 @@ static void profiler_ops(void) {
 
 int main(void) {
   sampler_ops();
+  sample_ops();
   intern_ops();
   live_ops();
   profiler_ops();

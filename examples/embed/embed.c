@@ -64,15 +64,18 @@ int main(int argc, char **argv) {
     objs[i]->alive = 1;
     objs[i]->size = 100;
 
-    /* 2. Sample: on the hot path this is one decrement and a branch. */
-    if (rmp_sample_tick(&prof)) {
+    /* 2. Sample: on the hot path this is one decrement and a branch. A
+     * nonzero decision says what the sample is kept for; only then is the
+     * stack worth capturing. */
+    rmp_decision d = rmp_sample_tick(&prof);
+    if (d) {
       uint32_t stack;
       /* 3. Intern the stack; 4. track the object. Failures are counted. */
       if (rmp_stack_intern(&prof.stacks, keys, lines, 2, &stack) != RMP_OK) {
         prof.stacks_dropped++;
         continue;
       }
-      rmp_track(&prof, (uintptr_t)objs[i], stack, klass, objs[i]->size, 0);
+      rmp_track(&prof, (uintptr_t)objs[i], stack, klass, objs[i]->size, 0, d);
     }
   }
 

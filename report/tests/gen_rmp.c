@@ -55,7 +55,9 @@ static uintptr_t next_addr = 0x10000;
 
 static void track(rmp_profiler *p, uintptr_t addr, const int *fns, size_t depth, const char *cls, uint64_t size,
                   uint32_t epoch) {
-  if (rmp_track(p, addr, stack(p, fns, depth), str(p, cls), size, epoch) != RMP_OK) abort();
+  /* Rate 1, bounds above the live set: every allocation is kept. */
+  rmp_decision d = rmp_sample_tick(p);
+  if (!(d & RMP_KEEP_HEAP) || rmp_track(p, addr, stack(p, fns, depth), str(p, cls), size, epoch, d) != RMP_OK) abort();
 }
 
 int main(int argc, char **argv) {

@@ -22,15 +22,17 @@ static int use_c(void) {
   rmp_profiler p;
   rmp_config cfg;
   rmp_snapshot snap;
+  rmp_decision d;
   uint64_t keys[2] = {0x1000, 0x2000};
   int lines[2] = {7, 9};
   uint32_t stack, klass;
   rmp_config_default(&cfg);
   CHECK(rmp_profiler_init(&p, &cfg) == RMP_OK);
-  CHECK(rmp_sample_tick(&p) == 1);
+  d = rmp_sample_tick(&p); /* rate 1, nothing thinned yet: both */
+  CHECK(d == (RMP_KEEP_HEAP | RMP_KEEP_ALLOC) && RMP_DECISION_KEEP_LOG2(d) == 0);
   CHECK(rmp_stack_intern(&p.stacks, keys, lines, 2, &stack) == RMP_OK);
   CHECK(rmp_strtab_intern_cstr(&p.strings, "String", &klass) == RMP_OK);
-  CHECK(rmp_track(&p, 0x7f0000, stack, klass, 40, 1) == RMP_OK);
+  CHECK(rmp_track(&p, 0x7f0000, stack, klass, 40, 1, d) == RMP_OK);
   CHECK(rmp_live_lookup(&p.live, 0x7f0000) != NULL);
   CHECK(rmp_profiler_rotate(&p, &snap, NULL, 0, 1, 1) == RMP_OK);
   CHECK(snap.nlive == 1 && snap.nallocs == 1);

@@ -42,7 +42,7 @@ extern "C" int rmpt_use_cpp(void) {
   rmp_sampler s;
   if (rmp_sampler_init(&s, 0.5, 1.0, 1) != RMP_OK || rmp_sampler_init(&s, 2.0, 1.0, 1) != RMP_ERR_INVALID) return 8;
   rmp_live t;
-  rmp_live_entry e = {0x1000, id, sid, 0, 8};
+  rmp_live_entry e = {0x1000, id, sid, 0, 8, 1.0f, 0};
   if (rmp_live_init(&t, 4) != RMP_OK || rmp_live_insert(&t, &e) != RMP_OK || !rmp_live_lookup(&t, 0x1000)) return 9;
   rmp_live_free(&t);
   rmp_stacks_free(&st);

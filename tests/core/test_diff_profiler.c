@@ -1,14 +1,28 @@
 /* Randomized differential test of the whole profiler, the way the Ruby shim
- * drives it: intern a stack, name new functions, intern the class name,
- * rmp_track; objects die (delete, sweep) and move; every ~1000 operations
- * rmp_profiler_rotate with a few extra stack ids. The model is the test's
- * own record of objects, allocation samples and per-interval drops, with
- * stacks as indices into a fixed set of shapes. After each rotation the
- * snapshot and the profiler must both decode to the model, and the
- * profiler's tables must hold exactly what live objects and extras use:
- * nodes = distinct prefixes of their shapes + 1, funcs = distinct keys,
- * strings = the distinct names those need.
- * Usage: test_diff_profiler [ops] (default 300000). */
+ * drives it: rmp_sample_tick decides, then intern a stack, name new
+ * functions, intern the class name, rmp_track as decided; objects die
+ * (delete, sweep) and move; every ~1000 operations rmp_profiler_rotate with
+ * a few extra stack ids. The model is the test's own record of tracked
+ * objects and of the interval's allocations, with stacks as indices into a
+ * fixed set of shapes. After each rotation the snapshot and the profiler
+ * must both decode to the model, and the profiler's tables must hold
+ * exactly what live objects and extras use: nodes = distinct prefixes of
+ * their shapes + 1, funcs = distinct keys, strings = the distinct names
+ * those need.
+ *
+ * Two runs. In the first the live table's bound is above every address
+ * the test uses, so the table must be the model exactly (no thinning, every
+ * sample kept for it). In the second the bound is far below the live set:
+ * the table must stay within it, be a subset of the model (each entry as
+ * tracked), lose entries only in a thinning (counted), and every entry
+ * must weigh 2^(k when decided + thinnings survived), k being the model's
+ * own count of thinnings less the rotations that lowered it (a rotation
+ * lowers k once while the table is at most a quarter full). In both, the
+ * allocation samples (a reservoir of MAX_ALLOCS) are distinct allocations
+ * of the interval as tracked, min(candidates, MAX_ALLOCS) of them, each
+ * weighing candidates / kept.
+ * Usage: test_diff_profiler [ops] (default 300000; each run does ops). */
+#include <math.h>
 #include <string.h>
 
 #include "check.h"
@@ -19,8 +33,9 @@
 #define MAXD 60
 #define NCLASSES 30
 #define NADDR 3000
-#define MAX_HEAP 600
+#define MAX_HEAP_THIN 200 /* the second run's bound */
 #define MAX_ALLOCS 300
+#define MAX_INTERVAL 20000 /* allocations the model records per interval */
 #define NEXTRA 3
 
 typedef struct shape {
@@ -82,21 +97,26 @@ static void make_shapes(rmpt_rand *r) {
   }
 }
 
+/* An object in the live table, as the model has it. */
 typedef struct mobj {
   int live, shape, klass;
   uint32_t size, epoch;
+  uint32_t k_dec, thin_ins; /* the model's k when decided; thinnings when inserted */
 } mobj;
 typedef struct malloc_s {
   int shape, klass;
-  uint64_t size;
+  uint64_t size; /* unique per allocation: the sample's identity */
   uint32_t epoch;
+  int taken;     /* matched by a snapshot sample already */
 } malloc_s;
 
 static uintptr_t addr_of[NADDR];
 static mobj objs[NADDR];
-static malloc_s mallocs[MAX_ALLOCS];
+static malloc_s mallocs[MAX_INTERVAL];
 static int nmallocs, nlive;
-static uint64_t heap_dropped, allocs_dropped;
+static uint32_t max_heap;
+static uint32_t m_k;         /* the model's heap keep log2 */
+static uint64_t m_thinnings; /* thinnings seen, since init */
 
 static void class_name(int c, char *buf, size_t n) { snprintf(buf, n, "Klass%d", c); }
 
@@ -177,6 +197,40 @@ static int sweep_keep(void *ud, rmp_live_entry *e) {
   return 0;
 }
 
+/* The weight an object's entry must carry (rate 1): 2^(k when decided),
+ * doubled by each thinning since it went in. */
+static float want_weight(const mobj *o) {
+  return ldexpf(1.0f, (int)(o->k_dec + (uint32_t)(m_thinnings - o->thin_ins)));
+}
+
+/* An entry of the table or of a snapshot is model object i, as tracked. */
+static void expect_entry(const rmp_stacks *st, const rmp_strtab *strs, const rmp_live_entry *e) {
+  int i = addr_index(e->addr);
+  char cn[32];
+  CHECK(objs[i].live);
+  class_name(objs[i].klass, cn, sizeof cn);
+  expect_shape(st, strs, e->stack, objs[i].shape);
+  CHECK(str_is(strs, e->klass, cn) && e->size == objs[i].size && e->epoch == objs[i].epoch);
+  CHECKF(e->weight == want_weight(&objs[i]), "weight %g, want %g", (double)e->weight,
+         (double)want_weight(&objs[i]));
+  CHECK(e->flags == 0);
+}
+
+/* After a track that thinned: every entry still in the table was in the
+ * model (the survivors are a subset), and the model forgets the others. */
+static uint32_t thinned_out(rmp_profiler *p) {
+  uint32_t gone = 0;
+  for (int i = 0; i < NADDR; i++)
+    if (objs[i].live && !rmp_live_lookup(&p->live, addr_of[i])) {
+      objs[i].live = 0;
+      nlive--;
+      gone++;
+    }
+  for (uint32_t s = 0; s <= p->live.mask; s++)
+    if (p->live.slots[s].addr) CHECK(objs[addr_index(p->live.slots[s].addr)].live);
+  return gone;
+}
+
 static void rotate_and_check(rmpt_rand *r, rmp_profiler *p, uint64_t now, uint32_t epoch) {
   uint32_t extra[NEXTRA];
   int extra_shape[NEXTRA];
@@ -187,25 +241,36 @@ static void rotate_and_check(rmpt_rand *r, rmp_profiler *p, uint64_t now, uint32
   }
   CHECK(rmp_profiler_rotate(p, &snap, extra, NEXTRA, now, epoch) == RMP_OK);
 
-  CHECK(snap.nallocs == (uint32_t)nmallocs && snap.nlive == (uint32_t)nlive);
-  CHECK(snap.heap_dropped == heap_dropped && snap.allocs_dropped == allocs_dropped && snap.epoch_now == epoch);
-  for (int i = 0; i < nmallocs; i++) {
-    const rmp_alloc_sample *a = &snap.allocs[i];
+  /* Allocation samples: min(candidates, bound) distinct allocations of the
+   * interval, as tracked, each standing for candidates / kept. */
+  CHECK(snap.alloc_candidates == (uint64_t)nmallocs);
+  CHECK(snap.nallocs == (uint32_t)(nmallocs < MAX_ALLOCS ? nmallocs : MAX_ALLOCS));
+  CHECK(snap.heap_dropped == 0 && snap.allocs_dropped == 0 && snap.epoch_now == epoch);
+  for (uint32_t j = 0; j < snap.nallocs; j++) {
+    const rmp_alloc_sample *a = &snap.allocs[j];
+    int lo = 0, hi = nmallocs; /* sizes grow with the operation: binary search */
     char cn[32];
-    class_name(mallocs[i].klass, cn, sizeof cn);
-    expect_shape(&snap.stacks, &snap.strings, a->stack, mallocs[i].shape);
-    CHECK(str_is(&snap.strings, a->klass, cn) && a->size == mallocs[i].size && a->epoch == mallocs[i].epoch);
+    while (lo < hi) {
+      int mid = (lo + hi) / 2;
+      if (mallocs[mid].size < a->size) lo = mid + 1;
+      else hi = mid;
+    }
+    CHECKF(lo < nmallocs && mallocs[lo].size == a->size && !mallocs[lo].taken, "allocation sample of size %llu",
+           (unsigned long long)a->size);
+    mallocs[lo].taken = 1;
+    class_name(mallocs[lo].klass, cn, sizeof cn);
+    expect_shape(&snap.stacks, &snap.strings, a->stack, mallocs[lo].shape);
+    CHECK(str_is(&snap.strings, a->klass, cn) && a->epoch == mallocs[lo].epoch);
+    CHECK(fabs(a->weight - (double)nmallocs / snap.nallocs) <= 1e-6 * nmallocs / snap.nallocs);
   }
-  for (uint32_t j = 0; j < snap.nlive; j++) {
-    const rmp_live_entry *e = &snap.live[j];
-    int i = addr_index(e->addr);
-    char cn[32];
-    CHECK(objs[i].live);
-    class_name(objs[i].klass, cn, sizeof cn);
-    expect_shape(&snap.stacks, &snap.strings, e->stack, objs[i].shape);
-    CHECK(str_is(&snap.strings, e->klass, cn) && e->size == objs[i].size && e->epoch == objs[i].epoch);
-  }
+  /* Live entries: exactly the table, which is exactly the model. */
+  CHECK(snap.nlive == (uint32_t)nlive && snap.young_left_out == 0);
+  for (uint32_t j = 0; j < snap.nlive; j++) expect_entry(&snap.stacks, &snap.strings, &snap.live[j]);
+  CHECK(snap.heap_keep == ldexp(1.0, -(int)m_k));
   rmp_snapshot_free(&snap);
+  /* One step back towards keeping every sample, while a quarter full. */
+  if (m_k > 0 && (uint32_t)nlive <= max_heap / 4) m_k--;
+  CHECK(p->heap_keep_log2 == m_k);
 
   /* The profiler after compaction. */
   static uint8_t node_used[NSHAPES * MAXD + 1];
@@ -221,9 +286,8 @@ static void rotate_and_check(rmpt_rand *r, rmp_profiler *p, uint64_t now, uint32
       if (!objs[i].live) continue;
       e = rmp_live_lookup(&p->live, addr_of[i]);
       CHECK(e != NULL);
+      expect_entry(&p->stacks, &p->strings, e);
       class_name(objs[i].klass, cn, sizeof cn);
-      expect_shape(&p->stacks, &p->strings, e->stack, objs[i].shape);
-      CHECK(str_is(&p->strings, e->klass, cn));
       if (!class_used[objs[i].klass]) want_strings++;
       class_used[objs[i].klass] = 1;
       s = objs[i].shape;
@@ -251,60 +315,88 @@ static void rotate_and_check(rmpt_rand *r, rmp_profiler *p, uint64_t now, uint32
   CHECK(p->stacks.nfuncs == want_funcs);
   CHECKF(p->strings.count == want_strings, "%u strings, want %u", p->strings.count, want_strings);
   nmallocs = 0;
-  heap_dropped = allocs_dropped = 0;
 }
 
-int main(int argc, char **argv) {
-  long ops = rmpt_ops_arg(argc, argv, 300000);
-  rmpt_rand r = {0x9F0F11E5};
+typedef struct run_stats {
+  long rotations, none, alloc_only, thinnings, thinned_out, lowered;
+} run_stats;
+
+static void run(long ops, uint32_t bound, uint64_t seed, run_stats *st) {
+  rmpt_rand r = {seed};
   rmp_profiler p;
   rmp_config cfg;
   uint32_t epoch = 0;
-  long n_rot = 0, n_hdrop = 0, n_adrop = 0;
-  make_shapes(&r);
-  for (int i = 0; i < NADDR; i++) addr_of[i] = (uintptr_t)0x40000 + (uintptr_t)i * 48;
+  uint64_t taken = 0, alloc_seq = 0;
+  memset(objs, 0, sizeof objs);
+  memset(st, 0, sizeof *st);
+  nmallocs = nlive = 0;
+  m_k = 0;
+  m_thinnings = 0;
+  max_heap = bound;
   rmp_config_default(&cfg);
-  cfg.max_heap_samples = MAX_HEAP;
+  cfg.max_heap_samples = bound;
   cfg.max_alloc_samples = MAX_ALLOCS;
-  cfg.seed = 3;
+  cfg.seed = seed;
   CHECK(rmp_profiler_init(&p, &cfg) == RMP_OK);
 
   for (long op = 0; op < ops; op++) {
     uint32_t kind = rmpt_below(&r, 1000);
     int i = (int)rmpt_below(&r, NADDR);
+    if (nmallocs == MAX_INTERVAL) kind = 999; /* the model's record is full: rotate */
     if (kind < 600) { /* an allocation is sampled (rate 1) */
       int s = (int)rmpt_below(&r, NSHAPES), c = (int)rmpt_below(&r, NCLASSES);
+      uint32_t k_dec = m_k;
+      uint64_t size = 8 + alloc_seq++ * 16 + rmpt_below(&r, 16);
+      rmp_decision d = rmp_sample_tick(&p);
+      CHECK(p.samples_taken == ++taken);
+      /* Every sample is a candidate for the reservoir (retain rate 1). */
+      mallocs[nmallocs].shape = s;
+      mallocs[nmallocs].klass = c;
+      mallocs[nmallocs].size = size;
+      mallocs[nmallocs].epoch = epoch;
+      mallocs[nmallocs++].taken = 0;
+      /* Nothing thinned: every sample goes to the table. */
+      if (m_k == 0) CHECK(d & RMP_KEEP_HEAP);
+      if (d & RMP_KEEP_HEAP) CHECK(RMP_DECISION_KEEP_LOG2(d) == m_k);
+      if (!d) { /* kept for nothing: no stack to take */
+        st->none++;
+        continue;
+      }
+      if (!(d & RMP_KEEP_HEAP)) st->alloc_only++;
       char cn[32];
-      uint32_t st = intern_shape(&p, s), k;
-      uint64_t size = 8 + rmpt_below(&r, 4000);
+      uint32_t stack = intern_shape(&p, s), k;
       class_name(c, cn, sizeof cn);
       CHECK(rmp_strtab_intern_cstr(&p.strings, cn, &k) == RMP_OK);
-      CHECK(rmp_sample_tick(&p));
-      rmp_status res = rmp_track(&p, addr_of[i], st, k, size, epoch);
-      int full = !objs[i].live && nlive >= MAX_HEAP;
-      if (full) {
-        heap_dropped++;
-        n_hdrop++;
+      uint64_t thin0 = p.heap_thinnings;
+      uint32_t before = p.live.count;
+      CHECK(rmp_track(&p, addr_of[i], stack, k, size, epoch, d) == RMP_OK);
+      uint64_t dt = p.heap_thinnings - thin0;
+      if (!(d & RMP_KEEP_HEAP)) {
+        CHECK(dt == 0 && p.live.count == before); /* the table is not touched */
       } else {
+        /* Thinned only when full and the address is new to the table. */
+        CHECK(dt == 0 || (before >= bound && !objs[i].live));
         if (!objs[i].live) nlive++;
         objs[i].live = 1;
         objs[i].shape = s;
         objs[i].klass = c;
         objs[i].size = (uint32_t)size;
         objs[i].epoch = epoch;
+        objs[i].k_dec = k_dec;
+        if (dt) {
+          uint32_t gone;
+          m_thinnings += dt;
+          m_k += (uint32_t)dt;
+          st->thinnings += (long)dt;
+          gone = thinned_out(&p);
+          CHECK(gone >= 1);
+          st->thinned_out += gone;
+        }
+        objs[i].thin_ins = (uint32_t)m_thinnings;
+        CHECK(rmp_live_lookup(&p.live, addr_of[i]) != NULL);
       }
-      int adrop = nmallocs >= MAX_ALLOCS;
-      if (!adrop) {
-        mallocs[nmallocs].shape = s;
-        mallocs[nmallocs].klass = c;
-        mallocs[nmallocs].size = size;
-        mallocs[nmallocs++].epoch = epoch;
-      } else {
-        allocs_dropped++;
-        n_adrop++;
-      }
-      /* any drop (live table or allocation buffer) is reported as FULL */
-      CHECKF(res == (full || adrop ? RMP_ERR_FULL : RMP_OK), "track: %d", (int)res);
+      CHECK(p.live.count <= bound && p.live.dropped == 0);
+      CHECK(p.heap_thinnings == m_thinnings && p.heap_keep_log2 == m_k);
     } else if (kind < 900) { /* an object dies */
       CHECK(rmp_live_delete(&p.live, addr_of[i]) == objs[i].live);
       if (objs[i].live) nlive--;
@@ -320,22 +412,43 @@ int main(int argc, char **argv) {
     } else if (kind < 982) { /* a GC: sweep, and time passes */
       sweep_ud sw;
       sw.r = &r;
-      sw.keep = 50 + rmpt_below(&r, 51); /* per cent that survive */
+      sw.keep = 5 + rmpt_below(&r, 96); /* per cent that survive */
       rmp_live_sweep(&p.live, sweep_keep, &sw);
       epoch++;
     } else if (kind < 999) { /* a repeat: same stack, same id */
       int sh = (int)rmpt_below(&r, NSHAPES);
       CHECK(intern_shape(&p, sh) == intern_shape(&p, sh));
     } else {
+      uint32_t k_before = m_k;
       rotate_and_check(&r, &p, (uint64_t)op, epoch);
-      n_rot++;
+      st->lowered += m_k < k_before;
+      st->rotations++;
     }
     CHECK(p.live.count == (uint32_t)nlive);
+    if ((op & 1023) == 0)
+      for (uint32_t sl = 0; sl <= p.live.mask; sl++)
+        if (p.live.slots[sl].addr) CHECK(p.live.slots[sl].weight == want_weight(&objs[addr_index(p.live.slots[sl].addr)]));
   }
   rotate_and_check(&r, &p, (uint64_t)ops, epoch);
-  printf("profiler: %ld ops, %ld rotations, %ld heap drops, %ld alloc drops, final %u live, %u nodes\n", ops,
-         n_rot + 1, n_hdrop, n_adrop, p.live.count, p.stacks.nnodes);
-  CHECK(n_rot > 10 && n_hdrop > 0 && n_adrop > 0);
+  st->rotations++;
+  printf("profiler, bound %u: %ld ops, %ld rotations (%ld lowered k), %ld thinnings (%ld entries out), "
+         "%ld samples for the reservoir only, %ld for nothing; final %u live, k %u, %u nodes\n",
+         bound, ops, st->rotations, st->lowered, st->thinnings, st->thinned_out, st->alloc_only, st->none,
+         p.live.count, m_k, p.stacks.nnodes);
   rmp_profiler_free(&p);
+}
+
+int main(int argc, char **argv) {
+  long ops = rmpt_ops_arg(argc, argv, 300000);
+  rmpt_rand r = {0x9F0F11E5};
+  run_stats st;
+  make_shapes(&r);
+  for (int i = 0; i < NADDR; i++) addr_of[i] = (uintptr_t)0x40000 + (uintptr_t)i * 48;
+  /* 1. A bound no live set here can reach: the table is the model. */
+  run(ops, NADDR, 3, &st);
+  CHECK(st.rotations > 10 && st.thinnings == 0 && st.none == 0 && st.alloc_only == 0);
+  /* 2. A bound far below the live set: thinning. */
+  run(ops, MAX_HEAP_THIN, 4, &st);
+  CHECK(st.rotations > 10 && st.thinnings > 0 && st.lowered > 0 && st.none > 0 && st.alloc_only > 0);
   return 0;
 }

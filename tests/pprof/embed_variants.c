@@ -24,7 +24,8 @@ int main(void) {
   if (rmp_strtab_intern_cstr(&p.strings, "main", &name) != RMP_OK) return 1;
   if (rmp_strtab_intern_cstr(&p.strings, "Object", &klass) != RMP_OK) return 1;
   rmp_func_resolve(&p.stacks, 0, name, name, name, 1);
-  if (rmp_track(&p, 0x1000, stack, klass, 40, 0) != RMP_OK) return 1;
+  /* Rate 1: the decision is to keep it in both sections. */
+  if (rmp_track(&p, 0x1000, stack, klass, 40, 0, rmp_sample_tick(&p)) != RMP_OK) return 1;
   if (rmp_profiler_rotate(&p, &snap, NULL, 0, 10, 0) != RMP_OK) return 1;
 #ifdef RMP_PPROF_NO_ZLIB
   st = rmp_pprof_encode(&snap, NULL, rmp_buf_sink, &out);

@@ -28,7 +28,7 @@ for name in 'Mod0#meth_0' 'Mod1#meth_1' 'Mod2#meth_2'; do
   grep -qF "$name" "$out/basic.pb.gz.raw" || die "-raw of basic lacks $name"
 done
 grep -qF 'retained_size' "$out/basic.pb.gz.raw" || die "-raw of basic lacks the sample types"
-grep -qF 'Drop#me' "$out/drops.pb.gz.top" || die "-top of drops lacks Drop#me"
+grep -qF 'Thin#me' "$out/thinsmall.pb.gz.top" || die "-top of thinsmall lacks Thin#me"
 grep -qF 'object_class' "$out/basic.pb.gz.raw" || die "-raw of basic lacks the object_class label"
 grep -qF 'allocation_age' "$out/basic.pb.gz.raw" || die "-raw of basic lacks the allocation_age label"
 

@@ -72,6 +72,9 @@ void pc_init(pc_case *c, const char *name, double rate, double retain, uint32_t 
   cfg.seed = 42;
   PC_CHECK(rmp_profiler_init(&c->p, &cfg) == RMP_OK);
   c->next_addr = 0x10000;
+  c->rate = rate;
+  c->retain = retain;
+  c->max_allocs = max_allocs;
 }
 
 int pc_func_add(pc_case *c, const char *name, size_t nlen, const char *file, size_t flen,
@@ -151,20 +154,37 @@ int pc_stack_add(pc_case *c, const int *funcs, const int *lines, uint32_t depth)
 
 size_t pc_track(pc_case *c, int stack, int klass, uint64_t size, uint32_t epoch) {
   pc_rec *r;
-  rmp_status st;
+  rmp_decision d;
+  uint64_t seen0 = c->p.allocs.seen, thin0 = c->p.heap_thinnings;
+  size_t i;
   PC_GROW(c->recs, c->nrecs, c->crecs);
   r = &c->recs[c->nrecs];
+  memset(r, 0, sizeof *r);
   r->stack = stack;
   r->klass = klass;
   r->size = size;
   r->epoch = epoch;
   r->addr = c->next_addr;
   c->next_addr += 64;
-  st = rmp_track(&c->p, r->addr, c->stacks[stack].id, c->classes[klass].id, size, epoch);
-  /* The scenarios never fill the allocation buffer, so FULL is the heap. */
-  PC_CHECK(st == RMP_OK || st == RMP_ERR_FULL);
-  r->live = st == RMP_OK;
-  if (st == RMP_ERR_FULL) c->heap_refused++;
+  d = rmp_sample_confirm(&c->p);
+  c->candidates += c->p.allocs.seen - seen0;
+  r->heap = (d & RMP_KEEP_HEAP) != 0;
+  r->alloc = (d & RMP_KEEP_ALLOC) != 0;
+  r->k_dec = c->k;
+  if (c->k == 0) PC_CHECK(r->heap || c->rate == 0.0);
+  if (r->heap) PC_CHECK(RMP_DECISION_KEEP_LOG2(d) == c->k);
+  if (d) PC_CHECK(rmp_track(&c->p, r->addr, c->stacks[stack].id, c->classes[klass].id, size, epoch, d) == RMP_OK);
+  if (c->p.heap_thinnings != thin0) {
+    /* The table was full and thinned: which of ours survived. */
+    c->k += (uint32_t)(c->p.heap_thinnings - thin0);
+    c->thinnings = c->p.heap_thinnings;
+    for (i = 0; i < c->nrecs; i++)
+      if (c->recs[i].live) c->recs[i].live = rmp_live_lookup(&c->p.live, c->recs[i].addr) != NULL;
+  }
+  r->live = r->heap;
+  r->thin_ins = c->thinnings;
+  if (r->live) PC_CHECK(rmp_live_lookup(&c->p.live, r->addr) != NULL);
+  PC_CHECK(c->p.live.count <= c->p.live.max && c->p.live.dropped == 0);
   return c->nrecs++;
 }
 
@@ -258,7 +278,7 @@ void pc_build_random(pc_case *c, const char *name, double rate, double retain, i
 }
 
 int64_t pc_age_floor(uint32_t now, uint32_t epoch) {
-  uint64_t age = now > epoch ? (uint64_t)now - epoch : 0, b = 1;
+  uint64_t age = (uint32_t)(now - epoch), b = 1;
   if (age == 0) return 0;
   while (b * 2 <= age) b *= 2;
   return (int64_t)b;
@@ -268,6 +288,7 @@ typedef struct pc_item {
   int stack, klass, live;
   int64_t age;
   uint64_t size;
+  float weight;
 } pc_item;
 
 static int pc_item_cmp(const void *a, const void *b) {
@@ -281,7 +302,7 @@ static int pc_item_cmp(const void *a, const void *b) {
 typedef struct pc_raw {
   int stack;
   pc_bytes key;
-  unsigned __int128 cnt[2], bytes[2];
+  long double cnt[2], bytes[2]; /* sums of weight, weight * size */
 } pc_raw;
 
 static int pc_raw_cmp(const void *a, const void *b) {
@@ -305,29 +326,23 @@ static pc_bytes pc_rec_key(const pc_case *c, int stack, int klass, int64_t age) 
   return key;
 }
 
-static int pc_find_stack(const pc_case *c, uint32_t id) {
-  size_t i;
-  for (i = 0; i < c->nstacks; i++)
-    if (c->stacks[i].id == id) return (int)i;
-  return -1;
-}
-
-static int pc_find_class(const pc_case *c, uint32_t id) {
-  size_t i;
-  for (i = 0; i < c->nclasses; i++)
-    if (c->classes[i].id == id) return (int)i;
-  return -1;
-}
-
-/* Weighted, rounded and saturated, in wider arithmetic than the encoder. */
-static int64_t pc_scale(unsigned __int128 raw, long double w) {
-  long double x = (long double)raw * w;
+/* A sum of weights as a value: rounded and saturated, computed in wider
+ * arithmetic than the encoder's doubles. */
+static int64_t pc_value(long double x) {
   if (x >= 9223372036854775807.0L) return INT64_MAX;
   return (int64_t)floorl(x + 0.5L);
 }
 
-static long double pc_weight(double rate) {
-  return (rate > 0.0 && rate <= 1.0) ? 1.0L / (long double)rate : 1.0L;
+/* The reservoir's samples when it overflowed: which allocations they are,
+ * found by size (such scenarios give every allocation its own size). */
+static const pc_rec *pc_find_alloc(const pc_case *c, const rmp_alloc_sample *a, char *taken) {
+  size_t i;
+  for (i = 0; i < c->nrecs; i++)
+    if (c->recs[i].size == a->size && c->recs[i].alloc && !taken[i]) {
+      taken[i] = 1;
+      return &c->recs[i];
+    }
+  return NULL;
 }
 
 static int64_t pc_sat_add(int64_t a, int64_t b) { return a > INT64_MAX - b ? INT64_MAX : a + b; }
@@ -336,49 +351,64 @@ void pc_model_build(const pc_case *c, pc_model *m) {
   pc_item *items = NULL;
   pc_raw *raw = NULL;
   size_t n = 0, cap = 0, nraw = 0, craw = 0, i, j;
-  double rate = c->snap.sample_rate, retain = c->snap.retain_rate;
-  long double wl = pc_weight(rate), wa = pc_weight(rate * retain);
   pc_bytes *frames = NULL;
-  size_t nframes = 0, cframes = 0;
+  size_t nframes = 0, cframes = 0, nkept;
   char *fused = (char *)calloc(c->nfuncs + 1, 1);
+  /* Weights as rmp.h keeps them (floats): a live entry stands for
+   * 2^(k when decided) / rate objects, doubled by each thinning it
+   * survived; an allocation sample for 1 / (rate * retain) allocations,
+   * times candidates / kept when the reservoir overflowed. */
+  float wl = (float)(1.0 / c->rate), wa = (float)(1.0 / (c->rate * c->retain));
   PC_CHECK(fused != NULL);
   memset(m, 0, sizeof *m);
-  m->exact = (wl == floorl(wl)) && (wa == floorl(wa));
+  m->exact = 1;
+  nkept = c->candidates < c->max_allocs ? (size_t)c->candidates : c->max_allocs;
+  if (c->candidates > nkept) wa = (float)((double)wa * ((double)c->candidates / (double)nkept));
   for (i = 0; i < c->nrecs; i++) {
     const pc_rec *r = &c->recs[i];
     pc_item it;
     it.stack = r->stack;
     it.klass = r->klass;
     it.age = pc_age_floor(c->epoch_now, r->epoch);
-    if (r->live) {
+    if (r->live && (uint32_t)(c->epoch_now - r->epoch) < c->p.min_live_age) {
+      m->young++;
+    } else if (r->live) {
       it.live = 1;
       it.size = r->size > UINT32_MAX ? UINT32_MAX : r->size;
+      it.weight = ldexpf(wl, (int)(r->k_dec + (c->thinnings - r->thin_ins)));
       PC_GROW(items, n, cap);
       items[n++] = it;
     }
-    if (retain >= 1.0) {
+    if (r->alloc && c->candidates == nkept) { /* all kept */
       it.live = 0;
       it.size = r->size;
+      it.weight = wa;
       PC_GROW(items, n, cap);
       items[n++] = it;
     }
   }
-  if (retain < 1.0) {
-    /* Which allocations were retained was random: take them from the
-     * snapshot, but resolve them through our own records. */
+  if (c->candidates > nkept) {
+    /* The reservoir chose which: take them from the snapshot, resolved
+     * through our own records. */
+    char *taken = (char *)calloc(c->nrecs + 1, 1);
+    PC_CHECK(taken != NULL && c->snap.nallocs == nkept);
     for (i = 0; i < c->snap.nallocs; i++) {
-      const rmp_alloc_sample *a = &c->snap.allocs[i];
+      const pc_rec *r = pc_find_alloc(c, &c->snap.allocs[i], taken);
       pc_item it;
-      it.stack = pc_find_stack(c, a->stack);
-      it.klass = pc_find_class(c, a->klass);
-      PC_CHECK(it.stack >= 0 && it.klass >= 0);
-      it.age = pc_age_floor(c->epoch_now, a->epoch);
+      PC_CHECK(r != NULL && c->stacks[r->stack].id == c->snap.allocs[i].stack);
+      it.stack = r->stack;
+      it.klass = r->klass;
+      it.age = pc_age_floor(c->epoch_now, r->epoch);
       it.live = 0;
-      it.size = a->size;
+      it.size = r->size;
+      it.weight = wa;
       PC_GROW(items, n, cap);
       items[n++] = it;
     }
+    free(taken);
   }
+  for (i = 0; i < n; i++)
+    if (!(items[i].weight == floorf(items[i].weight))) m->exact = 0;
   if (n) qsort(items, n, sizeof *items, pc_item_cmp);
   for (i = 0; i < n; i = j) {
     pc_raw *r;
@@ -388,8 +418,9 @@ void pc_model_build(const pc_case *c, pc_model *m) {
     r->key = pc_rec_key(c, items[i].stack, items[i].klass, items[i].age);
     r->stack = items[i].stack;
     for (j = i; j < n && pc_item_cmp(&items[i], &items[j]) == 0; j++) {
-      r->cnt[items[j].live]++;
-      r->bytes[items[j].live] += items[j].size;
+      long double w = items[j].weight;
+      r->cnt[items[j].live] += w;
+      if (items[j].size) r->bytes[items[j].live] += w * (long double)items[j].size;
     }
   }
   /* Distinct stack records may still name the same frames: group by the
@@ -409,10 +440,12 @@ void pc_model_build(const pc_case *c, pc_model *m) {
     PC_GROW(m->g, m->n, cap);
     g = &m->g[m->n++];
     g->key = raw[i].key;
-    g->v[0] = pc_scale(raw[i].cnt[0], wa);
-    g->v[1] = pc_scale(raw[i].bytes[0], wa);
-    g->v[2] = pc_scale(raw[i].cnt[1], wl);
-    g->v[3] = pc_scale(raw[i].bytes[1], wl);
+    g->v[0] = pc_value(raw[i].cnt[0]);
+    g->v[1] = pc_value(raw[i].bytes[0]);
+    g->v[2] = pc_value(raw[i].cnt[1]);
+    g->v[3] = pc_value(raw[i].bytes[1]);
+    for (t = 0; t < 2; t++) /* doubles hold whole sums exactly below 2^53 */
+      if (raw[i].cnt[t] >= 9007199254740992.0L || raw[i].bytes[t] >= 9007199254740992.0L) m->exact = 0;
     for (t = 0; t < 4; t++) m->totals[t] = pc_sat_add(m->totals[t], g->v[t]);
     if (c->stacks[raw[i].stack].depth > 0)
       for (t = 0; t < 4; t++) m->located_totals[t] = pc_sat_add(m->located_totals[t], g->v[t]);
@@ -457,23 +490,42 @@ void pc_model_free(pc_model *m) {
   memset(m, 0, sizeof *m);
 }
 
+/* key=v with v in as few significant digits as read back as v: the
+ * digit count found with %e (mantissa digits), the line written in %g's
+ * form, which is what a reader expects (0.1, 1e-300, 0.3333333333333333). */
 static void pc_fmt_double(char *buf, const char *key, double v) {
-  snprintf(buf, 256, "%s=%.17g", key, v);
+  char tmp[64];
+  int digits;
+  for (digits = 1; digits < 17; digits++) {
+    snprintf(tmp, sizeof tmp, "%.*e", digits - 1, v);
+    if (strtod(tmp, NULL) == v) break;
+  }
+  snprintf(buf, 256, "%s=%.*g", key, digits, v);
 }
 
 size_t pc_expected_comments(const pc_case *c, char lines[][256], size_t max) {
   size_t n = 0, i;
-  PC_CHECK(max >= 8 + c->opts.ncomments);
+  pc_model m;
+  uint64_t nallocs;
+  PC_CHECK(max >= 13 + c->opts.ncomments);
+  pc_model_build(c, &m);
+  nallocs = c->candidates < c->max_allocs ? c->candidates : c->max_allocs;
+  if (!c->rotated) nallocs = 0; /* a zeroed snapshot says nothing */
   snprintf(lines[n++], 256, "rmp_version=%s", RMP_VERSION);
   pc_fmt_double(lines[n++], "sample_rate", c->snap.sample_rate);
   pc_fmt_double(lines[n++], "allocation_retain_rate", c->snap.retain_rate);
-  snprintf(lines[n++], 256, "dropped_heap_samples=%llu", (unsigned long long)c->heap_refused);
+  pc_fmt_double(lines[n++], "heap_sample_probability", c->rotated ? ldexp(c->rate, -(int)c->k) : 0.0);
+  snprintf(lines[n++], 256, "heap_thinnings=%llu", (unsigned long long)(c->rotated ? c->thinnings : 0));
+  snprintf(lines[n++], 256, "allocation_candidates=%llu",
+           (unsigned long long)(c->rotated ? c->candidates : 0));
+  snprintf(lines[n++], 256, "allocation_samples=%llu", (unsigned long long)nallocs);
+  snprintf(lines[n++], 256, "young_objects_left_out=%llu", (unsigned long long)m.young);
+  snprintf(lines[n++], 256, "dropped_heap_samples=%llu", 0ULL);
   snprintf(lines[n++], 256, "dropped_allocation_samples=%llu", 0ULL);
   snprintf(lines[n++], 256, "dropped_stacks=%llu", 0ULL);
   if (c->opts.pid) snprintf(lines[n++], 256, "pid=%lld", (long long)c->opts.pid);
-  snprintf(lines[n++], 256, "%s",
-           "values are estimates: a retained sample counts 1/sample_rate, an allocation "
-           "sample 1/(sample_rate*allocation_retain_rate)");
+  snprintf(lines[n++], 256, "%s", "values are estimates: each sample counts 1/(the probability that it was kept)");
   for (i = 0; i < c->opts.ncomments; i++) snprintf(lines[n++], 256, "%s", c->opts.comments[i]);
+  pc_model_free(&m);
   return n;
 }

@@ -46,7 +46,10 @@ typedef struct pc_rec {
   uint64_t size;
   uint32_t epoch;
   uintptr_t addr;
-  int live;
+  int heap, alloc;  /* what its sample was kept for (rmp_sample_confirm) */
+  int live;         /* in the live table: kept for it, not killed, not thinned out */
+  uint32_t k_dec;   /* the case's heap keep log2 when it was decided */
+  uint64_t thin_ins; /* thinnings when it went into the table */
 } pc_rec;
 
 typedef struct pc_case {
@@ -63,7 +66,11 @@ typedef struct pc_case {
   pc_rec *recs;
   size_t nrecs, crecs;
   uintptr_t next_addr;
-  uint64_t heap_refused;
+  double rate, retain;      /* as configured */
+  uint32_t max_allocs;
+  uint32_t k;               /* heap keep log2: the thinnings seen (one interval per case) */
+  uint64_t thinnings;       /* seen through p.heap_thinnings after each track */
+  uint64_t candidates;      /* offered to the reservoir (p.allocs.seen after each decision) */
   uint64_t start_ns, end_ns;
   uint32_t epoch_now;
   rmp_pprof_opts opts;
@@ -80,7 +87,8 @@ typedef struct pc_model {
   int64_t totals[4];
   int64_t located_totals[4]; /* over samples with at least one frame */
   size_t nlocations, nfunctions; /* distinct frames / functions samples use */
-  int exact;                     /* weights are 1 or powers of two: no rounding slack */
+  int exact;                     /* whole weights and sums below 2^53: the encoder's doubles are exact */
+  uint64_t young;                /* live records below min_live_age: left out */
 } pc_model;
 
 void pc_init(pc_case *c, const char *name, double rate, double retain, uint32_t max_heap,
@@ -92,6 +100,8 @@ int pc_class_add(pc_case *c, const char *name, size_t len);
 void pc_class_want(pc_case *c, int k, const char *want, size_t len);
 /* depth 0 is the empty stack */
 int pc_stack_add(pc_case *c, const int *funcs, const int *lines, uint32_t depth);
+/* A sampled allocation: decided (rmp_sample_confirm, as if the countdown
+ * had said yes) and tracked as decided. */
 size_t pc_track(pc_case *c, int stack, int klass, uint64_t size, uint32_t epoch);
 void pc_kill(pc_case *c, size_t rec);
 void pc_rotate(pc_case *c, uint64_t start_ns, uint64_t end_ns, uint32_t epoch_now);
@@ -105,7 +115,8 @@ void pc_build_random(pc_case *c, const char *name, double rate, double retain, i
 void pc_model_build(const pc_case *c, pc_model *m);
 void pc_model_free(pc_model *m);
 
-/* Expected age label: the largest power of two <= now - epoch, or 0. */
+/* Expected age label: the largest power of two <= the age, or 0; ages are
+ * now - epoch modulo 2^32. */
 int64_t pc_age_floor(uint32_t now, uint32_t epoch);
 /* The key bytes for one sample: frames, class, age, length-prefixed. */
 void pc_key_frame(pc_bytes *key, const pc_bytes *name, const pc_bytes *file, const pc_bytes *sys,

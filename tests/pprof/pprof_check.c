@@ -38,6 +38,9 @@ static int ck_got_cmp(const void *a, const void *b) {
   return pc_bytes_cmp(&((const ck_got *)a)->key, &((const ck_got *)b)->key);
 }
 
+/* The encoder sums weights in doubles: exact for whole weights while the
+ * sums stay below 2^53 (the model's "exact"); otherwise each value may be
+ * off by the rounding of the sum, at most 1 or a relative 1e-12. */
 static int ck_value_ok(const pc_model *m, int64_t got, int64_t want) {
   int64_t d;
   if (m->exact) return got == want;

@@ -80,9 +80,11 @@ int main(int argc, char **argv) {
     rmp_strtab_intern_cstr(&p.strings, b, &file);
     rmp_func_resolve(&p.stacks, f, name, name, file, (int32_t)f);
   }
+  /* Each object as a sampled allocation (rmp_sample_confirm: the
+   * countdown said yes), so all NLIVE are live samples. */
   for (i = 0; i < NLIVE; i++)
     rmp_track(&p, (uintptr_t)(0x100000 + 64 * (uint64_t)i), stacks[i % NSTACKS], klass[rnd(&seed) % nclasses],
-              40 + rnd(&seed) % 200, (uint32_t)(rnd(&seed) % (uint64_t)spread));
+              40 + rnd(&seed) % 200, (uint32_t)(rnd(&seed) % (uint64_t)spread), rmp_sample_confirm(&p));
   if (rmp_profiler_rotate(&p, &snap, NULL, 0, 1000, (uint32_t)spread) != RMP_OK) return 1;
 
   base = ta_live_bytes;

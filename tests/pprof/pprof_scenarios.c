@@ -117,12 +117,29 @@ static void sc_int64(pc_case *c) {
   pc_track(c, s[0], k, UINT64_MAX, 0);
   pc_track(c, s[0], k, (uint64_t)INT64_MAX, 0);
   pc_track(c, s[0], k, ((uint64_t)1 << 62) + 1, 0);
-  /* exactly representable just below the limit */
-  pc_track(c, s[1], k, (uint64_t)INT64_MAX - 1, UINT32_MAX); /* epoch after now: age 0 */
-  pc_track(c, s[2], k, (uint64_t)INT64_MAX, 0);             /* age 2^31 */
-  pc_track(c, s[2], k, 1, 1);                                 /* age 2^31 as well */
+  /* just below the limit (above 2^53: the encoder's double rounds it) */
+  pc_track(c, s[1], k, (uint64_t)INT64_MAX - 1, UINT32_MAX); /* epoch after now: age 2^32 - 1, bucket 2^31 */
+  pc_track(c, s[2], k, (uint64_t)INT64_MAX, 0);             /* age 2^32 - 2, bucket 2^31 */
+  pc_track(c, s[2], k, 1, 1);                                 /* age 2^32 - 3, bucket 2^31 as well */
   pc_rotate(c, UINT64_MAX, UINT64_MAX, UINT32_MAX - 1);
   c->start_ns = c->end_ns = (uint64_t)INT64_MAX; /* time_nanos saturates */
+}
+
+/* Whole sums in [2^52, 2^53): a double holds them exactly, but not them
+ * plus 0.5, so rounding by adding a half would move odd ones up by one. */
+static void sc_odd_2p52(pc_case *c) {
+  int f, k[3], s, line = 5;
+  pc_init(c, "odd2p52", 1.0, 1.0, 100, 100);
+  f = pc_func_add(c, S("Big#odd"), S("b.rb"), "ruby", 1);
+  k[0] = pc_class_add(c, S("A"));
+  k[1] = pc_class_add(c, S("B"));
+  k[2] = pc_class_add(c, S("C"));
+  s = pc_stack_add(c, &f, &line, 1);
+  pc_track(c, s, k[0], (UINT64_C(1) << 52) + 1, 0);
+  pc_track(c, s, k[1], (UINT64_C(1) << 52) + 3, 0);
+  pc_track(c, s, k[1], 0, 0);
+  pc_track(c, s, k[2], (UINT64_C(1) << 53) - 1, 0);
+  pc_rotate(c, 0, 1, 0);
 }
 
 static void sc_tiny_rate(pc_case *c) {
@@ -130,15 +147,81 @@ static void sc_tiny_rate(pc_case *c) {
   pc_rotate(c, 0, 1, 1);
 }
 
-static void sc_drops(pc_case *c) {
+/* A live table of 4 for 10 objects: thinned, nothing dropped. */
+static void sc_thin_small(pc_case *c) {
   int f, k, s, line = 3, i;
-  pc_init(c, "drops", 0.5, 1.0, 4, 100);
-  f = pc_func_add(c, S("Drop#me"), S("d.rb"), "ruby", 1);
+  pc_init(c, "thinsmall", 0.5, 1.0, 4, 100);
+  f = pc_func_add(c, S("Thin#me"), S("t.rb"), "ruby", 1);
   k = pc_class_add(c, S("Object"));
   s = pc_stack_add(c, &f, &line, 1);
   for (i = 0; i < 10; i++) pc_track(c, s, k, 40, 0);
-  PC_CHECK(c->heap_refused == 6);
+  PC_CHECK(c->thinnings >= 1 && c->p.live.count <= 4);
   pc_rotate(c, 0, 1, 0);
+}
+
+/* The generic scenario with a live table far below its live set: entries
+ * weigh 2^k / rate, k up to the number of thinnings. */
+static void sc_thinned(pc_case *c) {
+  pc_build_random(c, "thinned", 0.5, 1.0, 40, 30, 12, 3, 5000, 7);
+  PC_CHECK(rmp_live_set_max(&c->p.live, 1) == RMP_OK); /* every later insert thins */
+  c->p.allocs.max = c->max_allocs = 100000;            /* not yet full: all still enter */
+  {
+    size_t k;
+    for (k = 0; k < 2000; k++) pc_track(c, (int)(k % 30), (int)(k % 3), 40 + k % 500, (uint32_t)(k % 50));
+  }
+  PC_CHECK(c->thinnings >= 5);
+  pc_rotate(c, 0, 1, 60);
+}
+
+/* An allocations reservoir far below the interval's candidates: which
+ * samples stay is the reservoir's choice (every allocation has its own
+ * size, so the model finds them), each weighs candidates / kept / rate. */
+static void sc_reservoir(pc_case *c) {
+  int f[3], k[2], s[3], lines[3] = {1, 2, 3};
+  size_t i;
+  pc_init(c, "reservoir", 0.25, 0.5, 100000, 64);
+  f[0] = pc_func_add(c, S("Res#a"), S("r.rb"), "ruby", 1);
+  f[1] = pc_func_add(c, S("Res#b"), S("r.rb"), "ruby", 2);
+  f[2] = pc_func_add(c, S("Res#c"), S("r.rb"), "ruby", 3);
+  k[0] = pc_class_add(c, S("String"));
+  k[1] = pc_class_add(c, S("Array"));
+  s[0] = pc_stack_add(c, f, lines, 1);
+  s[1] = pc_stack_add(c, f + 1, lines + 1, 2);
+  s[2] = pc_stack_add(c, f + 2, lines + 2, 1);
+  for (i = 0; i < 5000; i++) {
+    size_t r = pc_track(c, s[i % 3], k[i % 2], 100 + i, (uint32_t)(i / 1000));
+    if (i % 4) pc_kill(c, r);
+  }
+  PC_CHECK(c->candidates > 64);
+  pc_rotate(c, 0, 1, 5);
+}
+
+/* min_live_age 3 across the clock's wrap: the youngest objects are left
+ * out of the retained side (counted), kept in the allocations. */
+static void sc_young(pc_case *c) {
+  int f, k, s, line = 9;
+  uint32_t e;
+  pc_init(c, "young", 1.0, 1.0, 1000, 1000);
+  c->p.min_live_age = 3;
+  f = pc_func_add(c, S("Young#new"), S("y.rb"), "ruby", 1);
+  k = pc_class_add(c, S("Fresh"));
+  s = pc_stack_add(c, &f, &line, 1);
+  for (e = UINT32_MAX - 20; e != 6; e++) pc_track(c, s, k, 16 + e % 7, e);
+  pc_rotate(c, 0, 1, 5); /* epochs 3, 4, 5 are younger than 3 */
+}
+
+/* A weight of +inf (a rate whose inverse overflows a float) and objects of
+ * size 0 in the same sample: the bytes saturate, inf * 0 adds nothing. */
+static void sc_inf_zero(pc_case *c) {
+  int f, k, s, line = 4;
+  pc_init(c, "infzero", 1e-300, 1.0, 100, 100);
+  f = pc_func_add(c, S("Inf#zero"), S("i.rb"), "ruby", 1);
+  k = pc_class_add(c, S("Empty"));
+  s = pc_stack_add(c, &f, &line, 1);
+  pc_track(c, s, k, 0, 0);
+  pc_track(c, s, k, 8, 0);
+  pc_track(c, s, k, 0, 1); /* a sample of size 0 only: 0 bytes */
+  pc_rotate(c, 0, 1, 1);
 }
 
 static void sc_million(pc_case *c) {
@@ -150,5 +233,6 @@ static void sc_million(pc_case *c) {
 const pc_scenario pc_scenarios[] = {
     {"basic", sc_basic},   {"scaled", sc_scaled},   {"retain", sc_retain},     {"empty", sc_empty},
     {"zeroed", sc_zeroed}, {"nostack", sc_empty_stacks}, {"utf8", sc_utf8}, {"huge", sc_huge_names},
-    {"int64", sc_int64},   {"tinyrate", sc_tiny_rate}, {"drops", sc_drops},   {"million", sc_million},
+    {"int64", sc_int64},   {"tinyrate", sc_tiny_rate}, {"thinsmall", sc_thin_small}, {"thinned", sc_thinned},
+    {"reservoir", sc_reservoir}, {"young", sc_young}, {"infzero", sc_inf_zero}, {"odd2p52", sc_odd_2p52}, {"million", sc_million},
     {NULL, NULL}};

@@ -148,6 +148,89 @@ static void case_sink_failures(void) {
   }
 }
 
+/* ---- comments, spelled out ------------------------------------------- */
+
+/* The profile of c carries exactly the comment line want. */
+static void expect_comment(const pc_case *c, const char *want) {
+  rmp_buf raw = encode_raw(c);
+  pprof_profile p;
+  char err[512];
+  uint32_t i;
+  int found = 0;
+  PC_CHECK(pprof_decode_bytes(raw.data, raw.len, PPROF_ONE_GZIP_MEMBER, &p, err, sizeof err) == 0);
+  for (i = 0; i < p.ncomments; i++)
+    if (pprof_str_len(&p, p.comments[i]) == strlen(want) && memcmp(pprof_str(&p, p.comments[i]), want, strlen(want)) == 0)
+      found++;
+  if (found != 1) {
+    fprintf(stderr, "[%s] comment \"%s\" found %d times; the comments are:\n", c->name, want, found);
+    for (i = 0; i < p.ncomments; i++) fprintf(stderr, "  %s\n", pprof_str(&p, p.comments[i]));
+    failures++;
+  }
+  pprof_profile_free(&p);
+  rmp_buf_free(&raw);
+}
+
+/* Rates in the shortest form that reads back (0.1, not
+ * 0.10000000000000001), and this interval's counts. */
+static void case_comment_literals(void) {
+  static const struct {
+    double rate;
+    const char *want;
+  } rates[] = {{0.1, "sample_rate=0.1"},
+               {1.0, "sample_rate=1"},
+               {0.25, "sample_rate=0.25"},
+               {0.3, "sample_rate=0.3"},
+               {1.0 / 3, "sample_rate=0.3333333333333333"},
+               {0x1.fffffffffffffp-1, "sample_rate=0.9999999999999999"},
+               {1e-300, "sample_rate=1e-300"},
+               {4.9406564584124654e-324, "sample_rate=5e-324"},
+               {0.0, "sample_rate=0"}};
+  size_t i;
+  pc_case c;
+  int f, k, s, line = 1;
+  for (i = 0; i < sizeof rates / sizeof rates[0]; i++) {
+    pc_init(&c, "rates", rates[i].rate, 1.0, 10, 10);
+    pc_rotate(&c, 0, 1, 0);
+    expect_comment(&c, rates[i].want);
+    pc_free(&c);
+  }
+  /* Three objects into a table of 2 at rate 0.1: thinned once (or more),
+   * five allocations offered to a reservoir of 4, one left out as young. */
+  pc_init(&c, "counts", 0.1, 1.0 / 3, 2, 4);
+  c.p.min_live_age = 1;
+  f = pc_func_add(&c, "f", 1, "f.rb", 4, "ruby", 1);
+  k = pc_class_add(&c, "K", 1);
+  s = pc_stack_add(&c, &f, &line, 1);
+  pc_track(&c, s, k, 8, 0);
+  pc_track(&c, s, k, 8, 0);
+  pc_track(&c, s, k, 8, 0);
+  pc_track(&c, s, k, 8, 0);
+  pc_track(&c, s, k, 8, 7);
+  pc_rotate(&c, 0, 1, 7);
+  expect_comment(&c, "sample_rate=0.1");
+  expect_comment(&c, "allocation_retain_rate=0.3333333333333333");
+  PC_CHECK(c.thinnings >= 1);
+  expect_comment(&c, c.thinnings == 1 ? "heap_sample_probability=0.05"
+                     : c.thinnings == 2 ? "heap_sample_probability=0.025" : "heap_sample_probability=?");
+  expect_comment(&c, c.thinnings == 1 ? "heap_thinnings=1" : c.thinnings == 2 ? "heap_thinnings=2" : "?");
+  {
+    char line_c[64], line_n[64], line_y[64];
+    int young = 0;
+    size_t r;
+    for (r = 0; r < c.nrecs; r++) young += c.recs[r].live && c.recs[r].epoch == 7;
+    snprintf(line_c, sizeof line_c, "allocation_candidates=%llu", (unsigned long long)c.candidates);
+    snprintf(line_n, sizeof line_n, "allocation_samples=%llu", (unsigned long long)(c.candidates < 4 ? c.candidates : 4));
+    snprintf(line_y, sizeof line_y, "young_objects_left_out=%d", young);
+    expect_comment(&c, line_c);
+    expect_comment(&c, line_n);
+    expect_comment(&c, line_y);
+  }
+  expect_comment(&c, "dropped_heap_samples=0");
+  expect_comment(&c, "values are estimates: each sample counts 1/(the probability that it was kept)");
+  pc_free(&c);
+  printf("comments   spelled as expected\n");
+}
+
 int main(int argc, char **argv) {
   const pc_scenario *sc;
   for (sc = pc_scenarios; sc->name; sc++) {
@@ -158,6 +241,7 @@ int main(int argc, char **argv) {
     pc_free(&c);
   }
   if (argc == 1 || strcmp(argv[1], "sinkfail") == 0) case_sink_failures();
+  if (argc == 1 || strcmp(argv[1], "comments") == 0) case_comment_literals();
   if (failures) {
     fprintf(stderr, "%d failures\n", failures);
     return 1;

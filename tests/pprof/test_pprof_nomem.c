@@ -39,7 +39,9 @@ static void build(rmp_profiler *p, rmp_snapshot *snap) {
       lines[d] = d;
     }
     check(rmp_stack_intern(&p->stacks, keys, lines, (size_t)depth, &st) == RMP_OK, "stack", -1);
-    check(rmp_track(p, (uintptr_t)(0x1000 + 64 * i), st, k, 40 + (uint64_t)i, (uint32_t)(i % 9)) == RMP_OK,
+    /* rmp_sample_confirm: as if the countdown had said yes each time. */
+    check(rmp_track(p, (uintptr_t)(0x1000 + 64 * i), st, k, 40 + (uint64_t)i, (uint32_t)(i % 9),
+                    rmp_sample_confirm(p)) == RMP_OK,
           "track", -1);
   }
   for (f = p->stacks.first_unresolved; f < p->stacks.nfuncs; f++) {
