@@ -401,6 +401,7 @@ typedef struct rmp_allocs {
   uint64_t next;     /* once full: the candidate number that enters next */
   double w;          /* Algorithm L's running W */
   uint64_t dropped;  /* kept candidates lost to a failed allocation */
+  uint32_t next_max; /* the bound from the next interval on */
 } rmp_allocs;
 
 RMP_DEF rmp_status rmp_allocs_init(rmp_allocs *a, uint32_t max);
@@ -412,6 +413,10 @@ RMP_DEF int rmp_allocs_offer(rmp_allocs *a, rmp_rng *rng);
 RMP_DEF rmp_status rmp_allocs_keep(rmp_allocs *a, const rmp_alloc_sample *s, rmp_rng *rng);
 /* Forget the interval's samples and counts (a forked child, say). */
 RMP_DEF void rmp_allocs_reset(rmp_allocs *a);
+/* A new bound, from the next interval on: changing it mid-interval would
+ * bias the reservoir (a lowered bound would stop it taking candidates, a
+ * raised one would favour the later ones). RMP_ERR_INVALID for 0. */
+RMP_DEF rmp_status rmp_allocs_set_max(rmp_allocs *a, uint32_t max);
 
 /* ===================================================================== */
 /* rmp_profiler: everything together                                     */
@@ -1392,7 +1397,13 @@ RMP_DEF size_t rmp_live_rekey(rmp_live *t, rmp_live_loc_fn loc, void *ud) {
 RMP_DEF rmp_status rmp_allocs_init(rmp_allocs *a, uint32_t max) {
   memset(a, 0, sizeof(*a));
   if (max == 0) return RMP_ERR_INVALID;
-  a->max = max;
+  a->max = a->next_max = max;
+  return RMP_OK;
+}
+
+RMP_DEF rmp_status rmp_allocs_set_max(rmp_allocs *a, uint32_t max) {
+  if (max == 0) return RMP_ERR_INVALID;
+  a->next_max = max;
   return RMP_OK;
 }
 
@@ -1403,6 +1414,7 @@ RMP_DEF void rmp_allocs_free(rmp_allocs *a) {
 }
 
 RMP_DEF void rmp_allocs_reset(rmp_allocs *a) {
+  a->max = a->next_max;
   a->n = 0;
   a->seen = a->next = 0;
   a->w = 0.0;

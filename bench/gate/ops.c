@@ -9,9 +9,7 @@
 
 #include "rmp.h"
 #include "rmp_bench_fixture.h"
-#ifdef RMP_BENCH_HAVE_PPROF
 #include "rmp_pprof.h"
-#endif
 
 #define OP_BEGIN()                  \
   do {                              \
@@ -38,14 +36,12 @@ static int failures;
 
 static volatile uint64_t sink_u64;
 
-#ifdef RMP_BENCH_HAVE_PPROF
 static size_t raw_bytes;
 static int count_sink(void *ctx, const void *data, size_t len) {
   (void)data;
   *(size_t *)ctx += len;
   return 0;
 }
-#endif
 
 static void sampler_ops(void) {
   rmp_sampler s;
@@ -251,7 +247,6 @@ static void profiler_ops(void) {
     return;
   }
   CHECK(snap.nlive == NLIVE);
-#ifdef RMP_BENCH_HAVE_PPROF
   {
     static const char *const comments[] = {"gate"};
     rmp_pprof_opts opts = {1234, comments, 1};
@@ -267,7 +262,6 @@ static void profiler_ops(void) {
     CHECK(s == RMP_OK && out.len > 0 && out.len < raw_bytes);
     rmp_buf_free(&out);
   }
-#endif
   rmp_snapshot_free(&snap);
   rmp_profiler_free(&p);
 }

@@ -9,8 +9,10 @@ one="$WORK/good/mem-101-2026-11-26T10:05:00Z.pprof"
 size=$(wc -c < "$one")
 head -c $((size / 2)) "$one" > "$WORK/trunc-gz.pprof"
 gzip -dc "$one" > "$WORK/raw.pb"
-rsize=$(wc -c < "$WORK/raw.pb")
-head -c $((rsize - 7)) "$WORK/raw.pb" > "$WORK/trunc-raw.pb"
+# Cut inside a string of the string table, so that the last field is
+# incomplete (a cut at an arbitrary offset may land on a field boundary).
+at=$(grep -a -b -o 'rmp_version=test' "$WORK/raw.pb" | head -1 | cut -d: -f1)
+head -c $((at + 5)) "$WORK/raw.pb" > "$WORK/trunc-raw.pb"
 printf 'hello, I am a text file and not a profile\n' > "$WORK/text.pprof"
 : > "$WORK/zero.pprof"
 head -c 4000 /dev/urandom > "$WORK/random.pprof"

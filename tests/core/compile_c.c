@@ -6,11 +6,7 @@
 #define RMP_PPROF_IMPLEMENTATION
 #endif
 #include "rmp.h"
-#if defined(__has_include)
-#if __has_include("rmp_pprof.h")
 #include "rmp_pprof.h"
-#endif
-#endif
 
 #include <stdio.h>
 

@@ -121,10 +121,10 @@ static VALUE rmp_set_retain_new(VALUE self, VALUE on) {
   return on;
 }
 
+/* From the next interval on (rmp_allocs_set_max). */
 static VALUE rmp_set_max_allocs(VALUE self, VALUE n) {
-  /* rmp_allocs_push checks against max on every push; a lowered bound
-   * keeps what is already buffered until the next flush. */
-  rmp_get(self)->p.allocs.max = NUM2UINT(n);
+  if (rmp_allocs_set_max(&rmp_get(self)->p.allocs, NUM2UINT(n)) != RMP_OK)
+    rb_raise(rb_eArgError, "max_allocation_samples could not be applied");
   return n;
 }
 
