@@ -2,8 +2,7 @@
  * events must be within 5 sigma of n*p and the gaps between sampled events
  * must fit geometric(p) by a chi-square test at alpha = 1e-6. Seeds are
  * fixed, so a pass is reproducible, but a biased sampler fails (checked by
- * feeding these routines a deliberately skewed gap source; see
- * /work/helper-notes/core-tests.md). */
+ * feeding these routines a deliberately skewed gap source). */
 #include <math.h>
 #include <string.h>
 
