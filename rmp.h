@@ -413,9 +413,10 @@ RMP_DEF int rmp_allocs_offer(rmp_allocs *a, rmp_rng *rng);
 RMP_DEF rmp_status rmp_allocs_keep(rmp_allocs *a, const rmp_alloc_sample *s, rmp_rng *rng);
 /* Forget the interval's samples and counts (a forked child, say). */
 RMP_DEF void rmp_allocs_reset(rmp_allocs *a);
-/* A new bound, from the next interval on: changing it mid-interval would
- * bias the reservoir (a lowered bound would stop it taking candidates, a
- * raised one would favour the later ones). RMP_ERR_INVALID for 0. */
+/* A new bound, from the next interval on (or at once if nothing was offered
+ * in this one yet): changing it mid-interval would bias the reservoir (a
+ * lowered bound would stop it taking candidates, a raised one would favour
+ * the later ones). RMP_ERR_INVALID for 0. */
 RMP_DEF rmp_status rmp_allocs_set_max(rmp_allocs *a, uint32_t max);
 
 /* ===================================================================== */
@@ -1404,6 +1405,7 @@ RMP_DEF rmp_status rmp_allocs_init(rmp_allocs *a, uint32_t max) {
 RMP_DEF rmp_status rmp_allocs_set_max(rmp_allocs *a, uint32_t max) {
   if (max == 0) return RMP_ERR_INVALID;
   a->next_max = max;
+  if (a->seen == 0) a->max = max; /* nothing offered yet: no bias */
   return RMP_OK;
 }
 

@@ -113,6 +113,33 @@ static void test_lowered_bound(void) {
   rmp_allocs_free(&a);
 }
 
+/* rmp_allocs_set_max: before the interval's first offer the bound applies
+ * at once; after it, only from the next interval, so that one interval's
+ * reservoir is drawn under one bound. */
+static void test_set_max(void) {
+  rmp_allocs a;
+  rmp_rng rng;
+  uint32_t i;
+  rmp_rng_seed(&rng, 4);
+  CHECK(rmp_allocs_init(&a, 100) == RMP_OK);
+  CHECK(rmp_allocs_set_max(&a, 0) == RMP_ERR_INVALID && a.max == 100);
+  CHECK(rmp_allocs_set_max(&a, 20) == RMP_OK && a.max == 20);
+  for (i = 0; i < 30; i++) {
+    rmp_alloc_sample s = sample(i);
+    if (rmp_allocs_offer(&a, &rng)) CHECK(rmp_allocs_keep(&a, &s, &rng) == RMP_OK);
+  }
+  CHECK(a.n == 20);
+  CHECK(rmp_allocs_set_max(&a, 5) == RMP_OK && a.max == 20); /* mid-interval: later */
+  for (i = 30; i < 1000; i++) {
+    rmp_alloc_sample s = sample(i);
+    if (rmp_allocs_offer(&a, &rng)) CHECK(rmp_allocs_keep(&a, &s, &rng) == RMP_OK);
+    CHECK(a.n == 20);
+  }
+  rmp_allocs_reset(&a);
+  CHECK(a.max == 5 && a.n == 0 && a.seen == 0);
+  rmp_allocs_free(&a);
+}
+
 /* Two reservoirs with the same seed make the same choices. */
 static void test_deterministic(void) {
   rmp_allocs a, b;
@@ -136,6 +163,7 @@ int main(void) {
   test_bound_one();
   test_lowered_bound();
   test_deterministic();
+  test_set_max();
   puts("unit allocs OK");
   return 0;
 }
