@@ -79,6 +79,7 @@ class TestWrapperE2E < Minitest::Test
         Array.new(2000) { |i| "retained string number \#{i} ".ljust(1024, "x") }
       end
       $keep = rmp_e2e_retaining_method
+      GC.start # retained means alive as of the last GC
       puts Process.pid
     RUBY
     pid = out.to_i

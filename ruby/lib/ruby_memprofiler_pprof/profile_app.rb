@@ -41,14 +41,10 @@ module MemprofilerPprof
       end
 
       # The last profile of the process is written by the flusher's stop!.
-      # Retained means alive as of the last GC, so one full GC first makes
-      # it exact: without one, a short script's objects would all still be
-      # too new to count.
+      # Like every other, it counts what was alive as of the last GC: a GC
+      # forced here would measure the app's teardown, and a series would
+      # end in a drop that hides the growth before it.
       def shutdown!
-        if @collector&.running? && !@collector.retain_new_objects
-          Thread.pass # the postponed job commits the last samples
-          GC.start(full_mark: true, immediate_sweep: true)
-        end
         @flusher&.stop!
         @collector.stop! if @collector&.running?
       end
