@@ -92,28 +92,40 @@ static void drop_zero_samples(pprof_profile *m) {
   m->nsamples = n;
 }
 
+static const char help[] =
+    "usage: rmp-report merge FILES...|DIR -o OUT.pb.gz [--strict]\n"
+    "\n"
+    "Sum profiles (e.g. from many processes) into one, as go tool pprof -proto does:\n"
+    "sample types must match, identical samples are summed, durations add up.\n"
+    "\n"
+    "Options:\n"
+    "  -o, --output=OUT.pb.gz  where to write the merged profile (gzipped)\n"
+    "  --strict                fail (exit 1) when any input file is unusable,\n"
+    "                          instead of skipping it\n"
+    "  -h, --help              this help\n";
+
+enum { OPT_STRICT = 0x100 };
+static const struct option longopts[] = {{"output", required_argument, NULL, 'o'},
+                                         {"strict", no_argument, NULL, OPT_STRICT},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+const report_command report_merge_command = {"merge", help, "o:", longopts};
+
 int report_cmd_merge(int argc, char **argv) {
   const char *outp = NULL;
-  char **files = pprof_xmalloc((size_t)(argc + 1) * sizeof *files);
-  int nfiles = 0;
-  for (int i = 0; i < argc; i++) {
-    if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) outp = argv[++i];
-    else if (strncmp(argv[i], "-o=", 3) == 0) outp = argv[i] + 3;
-    else if (argv[i][0] == '-' && argv[i][1]) {
-      fprintf(stderr, "rmp-report merge: unknown option %s\n", argv[i]);
-      free(files);
-      return 2;
-    } else files[nfiles++] = argv[i];
+  int strict = 0, c;
+  while ((c = report_next_option(&report_merge_command, argc, argv)) != -1) {
+    if (c == 'o') outp = optarg;
+    else if (c == OPT_STRICT) strict = 1;
+    else return c == REPORT_OPT_HELP ? REPORT_EXIT_OK : REPORT_EXIT_USAGE;
   }
-  if (!outp || nfiles == 0) {
-    fprintf(stderr, "usage: rmp-report merge FILES...|DIR -o OUT.pb.gz\n");
-    free(files);
-    return 2;
+  if (!outp || optind >= argc) {
+    fprintf(stderr, "usage: rmp-report merge FILES...|DIR -o OUT.pb.gz (rmp-report merge --help)\n");
+    return REPORT_EXIT_USAGE;
   }
   int nerr = 0;
   char **paths;
-  uint32_t n = report_expand_inputs(files, nfiles, &paths, &nerr);
-  free(files);
+  uint32_t n = report_expand_inputs(argv + optind, argc - optind, &paths, &nerr);
   pprof_profile m;
   pprof_profile_init(&m);
   uint32_t used = 0, bad = 0;
@@ -122,7 +134,7 @@ int report_cmd_merge(int argc, char **argv) {
     pprof_profile p;
     char err[1024];
     if (pprof_decode_file(paths[i], PPROF_SUM_SAMPLES, &p, err, sizeof err) != 0) {
-      fprintf(stderr, "rmp-report: %s: %s; skipped\n", paths[i], err);
+      fprintf(stderr, "rmp-report: %s: %s%s\n", paths[i], err, strict ? "" : "; skipped");
       bad++;
       continue;
     }
@@ -138,8 +150,8 @@ int report_cmd_merge(int argc, char **argv) {
       char a[512], b[512];
       pprof_types_text(&m, a, sizeof a);
       pprof_types_text(&p, b, sizeof b);
-      fprintf(stderr, "rmp-report: %s: sample types (%s) differ from the first profile's (%s); skipped\n", paths[i], b,
-              a);
+      fprintf(stderr, "rmp-report: %s: sample types (%s) differ from the first profile's (%s)%s\n", paths[i], b, a,
+              strict ? "" : "; skipped");
       pprof_profile_free(&p);
       bad++;
       continue;
@@ -166,7 +178,11 @@ int report_cmd_merge(int argc, char **argv) {
   free(paths);
   m.time_nanos = tmin;
   int rc = 0;
-  if (used == 0) {
+  if (strict && (bad || nerr)) {
+    fprintf(stderr, "rmp-report merge: --strict: %u input(s) unusable (named above); nothing written\n",
+            bad + (uint32_t)nerr);
+    rc = 1;
+  } else if (used == 0) {
     fprintf(stderr, "rmp-report merge: no usable profiles\n");
     rc = 1;
   } else {

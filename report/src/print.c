@@ -57,39 +57,19 @@ void report_sparkline(const double *y, uint32_t n, uint32_t width, char *buf, si
   }
 }
 
-/* A frame "function\tfile\tline" printed as "function  file:line". */
-static void print_frame(FILE *out, const char *f, size_t len) {
-  const char *t1 = memchr(f, '\t', len);
-  if (!t1) {
-    fprintf(out, "      %.*s\n", (int)len, f);
-    return;
+static void print_stack(FILE *out, const report_stack *st) {
+  char t[2048];
+  for (uint32_t i = 0; i < st->n && i < MAX_FRAMES_SHOWN; i++) {
+    const report_frame *f = &st->f[i];
+    if (f->file[0] && f->line > 0) snprintf(t, sizeof t, "%s  %s:%ld", f->fn, f->file, f->line);
+    else if (f->file[0]) snprintf(t, sizeof t, "%s  %s", f->fn, f->file);
+    else snprintf(t, sizeof t, "%s", f->fn);
+    fprintf(out, "      %s\n", t);
   }
-  const char *t2 = memchr(t1 + 1, '\t', len - (size_t)(t1 + 1 - f));
-  size_t flen = t2 ? (size_t)(t2 - t1 - 1) : len - (size_t)(t1 + 1 - f);
-  const char *line = t2 ? t2 + 1 : "";
-  size_t llen = t2 ? len - (size_t)(t2 + 1 - f) : 0;
-  fprintf(out, "      %.*s", (int)(t1 - f), f);
-  if (flen) fprintf(out, "  %.*s%s%.*s", (int)flen, t1 + 1, llen && strncmp(line, "0", llen) ? ":" : "",
-                    llen && strncmp(line, "0", llen) ? (int)llen : 0, line);
-  fputc('\n', out);
+  if (st->n > MAX_FRAMES_SHOWN) fprintf(out, "      ... %u more frames toward the root\n", st->n - MAX_FRAMES_SHOWN);
 }
 
-static void print_stack(FILE *out, const char *text) {
-  uint32_t shown = 0, total = 0;
-  for (const char *p = text; *p;) {
-    const char *nl = strchr(p, '\n');
-    size_t len = nl ? (size_t)(nl - p) : strlen(p);
-    if (shown < MAX_FRAMES_SHOWN) {
-      print_frame(out, p, len);
-      shown++;
-    }
-    total++;
-    p += len + (nl ? 1 : 0);
-  }
-  if (total > shown) fprintf(out, "      ... %u more frames toward the root\n", total - shown);
-}
-
-static const char *by_name(report_by by) {
+const char *report_by_name(report_by by) {
   switch (by) {
   case REPORT_BY_STACK: return "stack";
   case REPORT_BY_FUNCTION: return "function";
@@ -98,45 +78,19 @@ static const char *by_name(report_by by) {
   }
 }
 
-/* Stack or function key text: the first frame with a source file, else the
- * leaf, as "function (file:line)". */
-static void title_of(const char *t, char *buf, size_t n) {
-  const char *p = t, *pick = t;
-  while (p && *p) {
-    const char *t1 = strchr(p, '\t');
-    const char *nl = strchr(p, '\n');
-    if (t1 && (!nl || t1 < nl) && t1[1] != '\t' && t1[1] != '\n' && t1[1] && strncmp(t1 + 1, "<internal:", 10) &&
-        strncmp(t1 + 1, "<cfunc>", 7)) {
-      pick = p;
-      break;
-    }
-    p = nl ? nl + 1 : NULL;
-  }
-  const char *end = strchr(pick, '\n');
-  size_t len = end ? (size_t)(end - pick) : strlen(pick);
-  const char *t1 = memchr(pick, '\t', len);
-  if (!t1) {
-    snprintf(buf, n, "%.*s", (int)len, pick);
-    return;
-  }
-  const char *t2 = memchr(t1 + 1, '\t', len - (size_t)(t1 + 1 - pick));
-  size_t flen = t2 ? (size_t)(t2 - t1 - 1) : len - (size_t)(t1 + 1 - pick);
-  size_t llen = t2 ? len - (size_t)(t2 + 1 - pick) : 0;
-  if (flen && llen && !(llen == 1 && t2[1] == '0'))
-    snprintf(buf, n, "%.*s (%.*s:%.*s)", (int)(t1 - pick), pick, (int)flen, t1 + 1, (int)llen, t2 + 1);
-  else if (flen)
-    snprintf(buf, n, "%.*s (%.*s)", (int)(t1 - pick), pick, (int)flen, t1 + 1);
-  else
-    snprintf(buf, n, "%.*s", (int)(t1 - pick), pick);
-}
-
-/* The title of a suspect: its key in a form that fits on one line. */
+/* The title of a suspect: its key in a form that fits on one line; for a
+ * stack or function, its site frame. */
 void report_suspect_title(const report_series *s, uint32_t key, char *buf, size_t n) {
   char *t = report_series_key_text(s, key);
-  if (s->by == REPORT_BY_FILE || s->by == REPORT_BY_CLASS)
+  if (s->by == REPORT_BY_FILE || s->by == REPORT_BY_CLASS) {
     snprintf(buf, n, "%s", t);
-  else
-    title_of(t, buf, n);
+  } else {
+    report_stack st;
+    report_stack_parse(t, &st);
+    if (st.n) report_frame_title(&st.f[st.site], buf, n);
+    else snprintf(buf, n, "%s", t);
+    report_stack_free(&st);
+  }
   free(t);
 }
 
@@ -176,11 +130,11 @@ void report_print_leaks(FILE *out, const report_series *s, const report_suspect 
   double *t = pprof_xmalloc((s->nprofs + 1) * 4 * sizeof *t), *y = t + s->nprofs + 1, *objs = y + s->nprofs + 1,
          *old = objs + s->nprofs + 1;
   fprintf(out, "%u profiles from %u process%s, grouped by %s.\n", s->nprofs, s->nprocs, s->nprocs == 1 ? "" : "es",
-          by_name(s->by));
+          report_by_name(s->by));
   report_print_sampling_changes(out, s);
   if (nsus == 0) {
     fprintf(out, "No suspects: no %s's retained size grew steadily (see rmp-report --help for the criteria).\n",
-            by_name(s->by));
+            report_by_name(s->by));
     free(t);
     return;
   }
@@ -191,8 +145,10 @@ void report_print_leaks(FILE *out, const report_series *s, const report_suspect 
     report_suspect_title(s, x->key, title, sizeof title);
     fprintf(out, "\n#%u  %s\n", i + 1, title);
     const report_fit *f = &x->fits[0];
+    char sc[64];
     report_fmt_bytes(f->slope_per_hour, sl, sizeof sl);
-    fprintf(out, "    score %.3g: grows %s/hour, R^2 %.2f, %.0f%% of intervals non-decreasing", x->score, sl, f->r2,
+    report_fmt_rate(x->score, sc, sizeof sc);
+    fprintf(out, "    score %s: grows %s/hour, R^2 %.2f, %.0f%% of intervals non-decreasing", sc, sl, f->r2,
             100 * f->nondecreasing);
     if (f->old_share >= 0) fprintf(out, ", %.0f%% of objects old", 100 * f->old_share);
     fputc('\n', out);
@@ -221,11 +177,11 @@ void report_print_leaks(FILE *out, const report_series *s, const report_suspect 
       fprintf(out, "%s %s (%.0f%%)", j ? "," : "", pprof_strings_get(&s->names, cls[j]),
               tot > 0 ? 100 * cb[j] / tot : 0);
     fputc('\n', out);
-    uint32_t st = s->by == REPORT_BY_STACK ? UINT32_MAX : report_series_top_stack(s, x->key);
     fprintf(out, "    %s:\n", s->by == REPORT_BY_STACK ? "stack (leaf first)" : "heaviest stack (leaf first)");
-    char *text = st == UINT32_MAX ? report_series_key_text(s, x->key) : report_series_stack_text(s, st);
-    print_stack(out, text);
-    free(text);
+    report_stack st;
+    report_key_stack(s, x->key, &st);
+    print_stack(out, &st);
+    report_stack_free(&st);
   }
   if (nsus > top) fprintf(out, "\n(%u more suspects; use --top N to see them)\n", nsus - top);
   free(t);

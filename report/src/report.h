@@ -5,6 +5,7 @@
 #ifndef REPORT_H
 #define REPORT_H
 
+#include <getopt.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +13,39 @@
 #include "pprof_decode.h"
 #include "pprof_encode.h"
 #include "pprof_model.h"
+
+/* ---- cli.c: options, help and exit codes shared by the commands -------- */
+
+enum {
+  REPORT_EXIT_OK = 0,
+  REPORT_EXIT_INPUT = 1,   /* bad or unusable input */
+  REPORT_EXIT_USAGE = 2,
+  REPORT_EXIT_FAIL_ABOVE = 3 /* leaks --fail-above: a suspect scored above it */
+};
+
+extern const char report_version[];
+
+typedef struct report_command {
+  const char *name;
+  const char *help;       /* the command's --help text */
+  const char *shortopts;  /* without the leading ':' (added) */
+  const struct option *longopts;
+} report_command;
+
+/* Values report_next_option returns besides getopt_long's. */
+#define REPORT_OPT_HELP 0x10000 /* --help was printed: exit 0 */
+#define REPORT_OPT_BAD 0x10001  /* a message naming the option was printed: exit 2 */
+
+/* The next option of cmd's argv (argv[0] is the command's name); -1 at the
+ * end, when argv[optind..] are the operands. Handles -h/--help. */
+int report_next_option(const report_command *cmd, int argc, char **argv);
+/* A positive whole number or a finite number >= 0 for option opt; -1
+ * after a message. */
+int report_parse_count(const report_command *cmd, const char *opt, const char *v, long *out);
+int report_parse_number(const report_command *cmd, const char *opt, const char *v, double *out);
+/* "text" or "json" */
+typedef enum report_format { REPORT_TEXT, REPORT_JSON } report_format;
+int report_parse_format(const report_command *cmd, const char *v, report_format *out);
 
 /* ---- inputs.c: files and directories given on the command line --------- */
 
@@ -23,6 +57,16 @@ uint32_t report_expand_inputs(char **args, int nargs, char ***out, int *nerr);
 int64_t report_profile_pid(const pprof_profile *p, const char *path);
 /* The number in a "<key>=<number>" comment, else -1. */
 double report_comment_number(const pprof_profile *p, const char *key);
+
+/* ---- funcs.c, units.c: functions and values as the tables show them ---- */
+
+/* Per function index of p, the string id of its file with relative and
+ * absolute spellings of one file made one (see funcs.c); malloc'd. */
+int64_t *report_function_files(const pprof_profile *p);
+/* go tool pprof's value label ("1.50MB", "250ms", counts plain) and
+ * percentage ("12.50%", "  100%"). */
+void report_pprof_label(int64_t value, const char *unit, char *buf, size_t n);
+void report_pprof_percent(int64_t value, int64_t total, char *buf, size_t n);
 
 /* ---- series.c, series_add.c: per call site, per process series -------- */
 
@@ -114,9 +158,49 @@ void report_suspects_free(report_suspect *v, uint32_t n);
  * profile of proc, by time. Returns the count. */
 uint32_t report_process_profiles(const report_series *s, uint32_t proc, uint32_t *idx);
 
+/* ---- suspect.c: a suspect's stack, names and labels, for every printer --- */
+
+typedef struct report_frame { const char *fn, *file; long line; } report_frame;
+typedef struct report_stack {
+  char *buf;          /* the text, split in place */
+  report_frame *f;    /* leaf first */
+  uint32_t n, site;   /* site: the first frame with Ruby source, else 0 */
+} report_stack;
+
+/* Frames with no Ruby source (C functions) say little about who leaks. */
+int report_native_file(const char *file);
+/* Splits "function\tfile\tline" lines (a function key has no line). */
+void report_stack_parse(const char *text, report_stack *st);
+void report_stack_free(report_stack *st);
+/* The stack shown for a key: the key itself by stack, else its heaviest. */
+void report_key_stack(const report_series *s, uint32_t key, report_stack *st);
+/* "function (file:line)", "function (file)" or "function". */
+void report_frame_title(const report_frame *f, char *buf, size_t n);
+/* The class holding most of the key's bytes, and its share (0..1). */
+const char *report_main_class(const report_series *s, uint32_t key, double *share);
+/* A one-line label that tells suspects with the same title apart: the
+ * title, the leaf frame when it is not the site, and the main class. */
+void report_suspect_label(const report_series *s, uint32_t key, char *buf, size_t n);
+/* The last profile of the suspect's most growing process. */
+const char *report_suspect_last_profile(const report_series *s, const report_suspect *x);
+/* A ready "go tool pprof -focus=..." command on that profile. */
+void report_pprof_command(const report_series *s, const report_suspect *x, char *buf, size_t n);
+/* Score and slope as "2.8 MB/hour". */
+void report_fmt_rate(double bytes_per_hour, char *buf, size_t n);
+
+/* ---- json.c, leaks_json.c ---------------------------------------------- */
+
+void report_json_str(FILE *o, const char *s);
+void report_json_num(FILE *o, double v);
+void report_json_key(FILE *o, const char *key); /* "key": */
+/* leaks --format json: the suspects (up to top), with their stacks. */
+void report_print_leaks_json(FILE *out, const report_series *s, const report_suspect *sus, uint32_t nsus,
+                             uint32_t top, double fail_above);
+
 /* ---- print.c / html.c ---------------------------------------------------- */
 
 void report_fmt_bytes(double b, char *buf, size_t n);
+const char *report_by_name(report_by by); /* "stack", "function", ... */
 const char *report_fmt_pid(int64_t pid, char *buf, size_t n);
 void report_sparkline(const double *y, uint32_t n, uint32_t width, char *buf, size_t bufn);
 void report_suspect_title(const report_series *s, uint32_t key, char *buf, size_t n);
@@ -128,8 +212,10 @@ int report_write_html(const char *path, const report_series *s, const report_sus
 
 /* ---- commands ------------------------------------------------------------- */
 
+/* Each takes its own argv: argv[0] is the command's name. */
 int report_cmd_leaks(int argc, char **argv);
 int report_cmd_merge(int argc, char **argv);
 int report_cmd_top(int argc, char **argv);
+extern const report_command report_leaks_command, report_merge_command, report_top_command;
 
 #endif

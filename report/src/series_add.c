@@ -41,6 +41,7 @@ typedef struct pass {
   facts f;
   uint32_t proc, prof;
   frame_text *ft;        /* per location; leaf UINT32_MAX until built */
+  int64_t *files;        /* per function: its file, spellings made one */
   buf fb;                /* a frame's text being built */
   uint32_t *fids, fcap;  /* the sample's stack as frame text ids, leaf first */
   uint32_t *clsmap;      /* profile string id (count: no class) -> name id */
@@ -109,6 +110,7 @@ static void pass_begin(pass *w, report_series *s, const pprof_profile *p, const 
   w->f = *f;
   w->proc = proc;
   w->prof = prof;
+  w->files = report_function_files(p);
   w->ft = pprof_xmalloc((p->nlocations ? p->nlocations : 1) * sizeof *w->ft);
   for (uint32_t i = 0; i < p->nlocations; i++) w->ft[i].leaf = UINT32_MAX;
   w->clsmap = pprof_xmalloc((p->strings.count + 1) * sizeof *w->clsmap);
@@ -119,6 +121,7 @@ static void pass_begin(pass *w, report_series *s, const pprof_profile *p, const 
 
 static void pass_end(pass *w) {
   free(w->ft);
+  free(w->files);
   free(w->fb.p);
   free(w->fids);
   free(w->clsmap);
@@ -128,11 +131,6 @@ static void pass_end(pass *w) {
 }
 
 /* ---- frame text ---- */
-
-/* Frames with no Ruby source (C functions) say little about who leaks. */
-static int native_file(const char *f) {
-  return f[0] == 0 || strncmp(f, "<internal:", 10) == 0 || strcmp(f, "<cfunc>") == 0;
-}
 
 /* A location's text, built once per profile: "function\tfile\tline" per
  * line (inlined lines joined by newlines), "0x<address>\t\t0" without
@@ -146,17 +144,18 @@ static const frame_text *location_text(pass *w, const pprof_location *loc) {
   for (uint32_t k = 0; k < loc->nlines; k++) {
     const pprof_line *ln = &p->lines[loc->line_off + k];
     const pprof_function *fn = pprof_find_function(p, ln->function_id);
+    const char *file = pprof_str(p, w->files[fn - p->functions]);
     char num[32];
     snprintf(num, sizeof num, "%lld", (long long)ln->line);
     if (k) buf_str(&w->fb, "\n");
     buf_str(&w->fb, pprof_str(p, fn->name));
     buf_str(&w->fb, "\t");
-    buf_str(&w->fb, pprof_str(p, fn->filename));
+    buf_str(&w->fb, file);
     buf_str(&w->fb, "\t");
     buf_str(&w->fb, num);
-    if (ft->fn == UINT32_MAX && !native_file(pprof_str(p, fn->filename))) {
+    if (ft->fn == UINT32_MAX && !report_native_file(file)) {
       char t[4096];
-      snprintf(t, sizeof t, "%s\t%s\t", pprof_str(p, fn->name), pprof_str(p, fn->filename));
+      snprintf(t, sizeof t, "%s\t%s\t", pprof_str(p, fn->name), file);
       ft->fn = pprof_strings_intern(&w->s->names, t, strlen(t));
     }
   }

@@ -1,12 +1,37 @@
 /* The top command: flat and cumulative tables by function, like
  * go tool pprof -top. Flat counts a sample once, at its leaf function; cum
- * counts it once for every distinct function on its stack. */
+ * counts it once for every distinct function on its stack. Functions are
+ * (name, file) pairs, with a file's relative and absolute spellings made
+ * one (funcs.c). */
 #include "report.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct row { uint32_t name; int64_t flat, cum; } row;
+static const char help[] =
+    "usage: rmp-report top FILE [OPTIONS]\n"
+    "\n"
+    "Flat and cumulative tables by function for one sample type, with values\n"
+    "labelled as go tool pprof -top labels them (1.50MB, 12.34kB; counts plain).\n"
+    "A function is a name and a file; a file that is a path suffix of another for\n"
+    "the same name (script.rb, /app/script.rb) is the same.\n"
+    "\n"
+    "Options:\n"
+    "  --sample-type=TYPE   the sample type (default: the profile's default_sample_type)\n"
+    "  --nodecount=N        show N functions (default 20)\n"
+    "  --format=text|json   output format (default text); json: the functions by\n"
+    "                       flat value, with function, file, flat and cum (raw values)\n"
+    "  -h, --help           this help\n";
+
+enum { OPT_TYPE = 0x100, OPT_NODES, OPT_FORMAT };
+static const struct option longopts[] = {{"sample-type", required_argument, NULL, OPT_TYPE},
+                                         {"nodecount", required_argument, NULL, OPT_NODES},
+                                         {"format", required_argument, NULL, OPT_FORMAT},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+const report_command report_top_command = {"top", help, "", longopts};
+
+typedef struct row { uint32_t name; int64_t flat, cum; } row; /* name: "function\tfile" */
 
 static int cmp_flat(const void *a, const void *b) {
   const row *x = a, *y = b;
@@ -20,53 +45,135 @@ static int cmp_cum(const void *a, const void *b) {
   return cmp_flat(a, b);
 }
 
-static void table(const char *title, row *rows, uint32_t n, const pprof_strings *names, int64_t total, long nodes,
-                  int by_cum, const char *unit) {
-  qsort(rows, n, sizeof *rows, by_cum ? cmp_cum : cmp_flat);
-  printf("\n%s (%s):\n%14s %7s %7s %14s %7s  %s\n", title, unit, "flat", "flat%", "sum%", "cum", "cum%", "function");
+typedef struct table {
+  const char *file, *type, *unit;
+  row *rows; uint32_t nrows;
+  pprof_strings names;
+  int64_t total;
+  uint32_t nsamples;
+} table;
+
+/* "function (file)", as go tool pprof names a node by function */
+static void row_name(const table *t, const row *r, char *buf, size_t n) {
+  const char *s = pprof_strings_get(&t->names, r->name), *tab = strchr(s, '\t');
+  if (tab && tab[1]) snprintf(buf, n, "%.*s (%s)", (int)(tab - s), s, tab + 1);
+  else snprintf(buf, n, "%.*s", tab ? (int)(tab - s) : (int)strlen(s), s);
+}
+
+static void print_table(const char *title, table *t, long nodes, int by_cum) {
+  qsort(t->rows, t->nrows, sizeof *t->rows, by_cum ? cmp_cum : cmp_flat);
+  printf("\n%s (%s):\n%10s %s %s %10s %s  %s\n", title, t->unit, "flat", "flat%", "sum%", "cum", "cum%", "function");
   int64_t sum = 0;
-  for (uint32_t i = 0; i < n && i < (uint32_t)nodes; i++) {
-    sum += rows[i].flat;
-    double d = total ? (double)total : 1;
-    printf("%14lld %6.2f%% %6.2f%% %14lld %6.2f%%  %s\n", (long long)rows[i].flat, 100.0 * (double)rows[i].flat / d,
-           100.0 * (double)sum / d, (long long)rows[i].cum, 100.0 * (double)rows[i].cum / d,
-           pprof_strings_get(names, rows[i].name));
+  for (uint32_t i = 0; i < t->nrows && i < (uint32_t)nodes; i++) {
+    const row *r = &t->rows[i];
+    char flat[64], cum[64], fp[16], sp[16], cp[16], name[4200];
+    sum += r->flat;
+    report_pprof_label(r->flat, t->unit, flat, sizeof flat);
+    report_pprof_label(r->cum, t->unit, cum, sizeof cum);
+    report_pprof_percent(r->flat, t->total, fp, sizeof fp);
+    report_pprof_percent(sum, t->total, sp, sizeof sp);
+    report_pprof_percent(r->cum, t->total, cp, sizeof cp);
+    row_name(t, r, name, sizeof name);
+    printf("%10s %s %s %10s %s  %s\n", flat, fp, sp, cum, cp, name);
   }
-  if (n > (uint32_t)nodes) printf("(%u more functions; --nodecount N shows more)\n", n - (uint32_t)nodes);
+  if (t->nrows > (uint32_t)nodes) printf("(%u more functions; --nodecount N shows more)\n", t->nrows - (uint32_t)nodes);
+}
+
+static void print_json(table *t, long nodes) {
+  qsort(t->rows, t->nrows, sizeof *t->rows, cmp_flat);
+  printf("{\"tool\":\"rmp-report\",\"version\":");
+  report_json_str(stdout, report_version);
+  printf(",\"command\":\"top\",\"file\":");
+  report_json_str(stdout, t->file);
+  printf(",\"sample_type\":");
+  report_json_str(stdout, t->type);
+  printf(",\"unit\":");
+  report_json_str(stdout, t->unit);
+  printf(",\"total\":%lld,\"samples\":%u,\"function_count\":%u,\"functions\":[", (long long)t->total, t->nsamples,
+         t->nrows);
+  for (uint32_t i = 0; i < t->nrows && i < (uint32_t)nodes; i++) {
+    const row *r = &t->rows[i];
+    const char *s = pprof_strings_get(&t->names, r->name), *tab = strchr(s, '\t');
+    char fn[4096];
+    snprintf(fn, sizeof fn, "%.*s", tab ? (int)(tab - s) : (int)strlen(s), s);
+    printf("%s\n{\"function\":", i ? "," : "");
+    report_json_str(stdout, fn);
+    printf(",\"file\":");
+    report_json_str(stdout, tab ? tab + 1 : "");
+    printf(",\"flat\":%lld,\"cum\":%lld}", (long long)r->flat, (long long)r->cum);
+  }
+  printf("]}\n");
+}
+
+/* The rows of sample type ti: one per function. */
+static void fill(table *t, const pprof_profile *p, int ti) {
+  uint32_t cap = 0;
+  int64_t *files = report_function_files(p);
+  uint32_t *fn_row = pprof_xmalloc((p->nfunctions + 1) * sizeof *fn_row);
+  for (uint32_t i = 0; i < p->nfunctions; i++) {
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s\t%s", pprof_str(p, p->functions[i].name), pprof_str(p, files[i]));
+    uint32_t id = pprof_strings_intern(&t->names, buf, strlen(buf));
+    while (t->nrows <= id) {
+      row z = {t->nrows, 0, 0};
+      PPROF_PUSH(t->rows, t->nrows, cap, z);
+    }
+    fn_row[i] = id;
+  }
+  uint32_t *mark = pprof_xcalloc(t->nrows + 1, sizeof *mark);
+  for (uint32_t i = 0; i < p->nsamples; i++) {
+    const pprof_sample *s = &p->samples[i];
+    int64_t v = p->values[s->val_off + (uint32_t)ti];
+    t->total += v;
+    int leaf = 1;
+    for (uint32_t j = 0; j < s->nloc; j++) {
+      const pprof_location *l = pprof_find_location(p, p->location_ids[s->loc_off + j]);
+      for (uint32_t k = 0; k < l->nlines; k++) {
+        uint32_t r = fn_row[pprof_find_function(p, p->lines[l->line_off + k].function_id) - p->functions];
+        if (leaf) t->rows[r].flat += v;
+        leaf = 0;
+        if (mark[r] != i + 1) {
+          mark[r] = i + 1;
+          t->rows[r].cum += v;
+        }
+      }
+    }
+  }
+  t->nsamples = p->nsamples;
+  free(mark);
+  free(fn_row);
+  free(files);
 }
 
 int report_cmd_top(int argc, char **argv) {
-  const char *file = NULL, *type = NULL;
+  const report_command *cmd = &report_top_command;
+  const char *type = NULL;
   long nodes = 20;
-  for (int i = 0; i < argc; i++) {
-    const char *a = argv[i];
-    if (strncmp(a, "--sample-type=", 14) == 0) type = a + 14;
-    else if (strcmp(a, "--sample-type") == 0 && i + 1 < argc) type = argv[++i];
-    else if ((strcmp(a, "--nodecount") == 0 && i + 1 < argc) || strncmp(a, "--nodecount=", 12) == 0) {
-      char *end;
-      const char *v = a[11] == '=' ? a + 12 : argv[++i];
-      nodes = strtol(v, &end, 10);
-      if (*end || nodes <= 0) {
-        fprintf(stderr, "rmp-report top: --nodecount takes a positive number\n");
-        return 2;
-      }
-    } else if (a[0] == '-' && a[1]) {
-      fprintf(stderr, "rmp-report top: unknown option %s\n", a);
-      return 2;
-    } else if (file) {
-      fprintf(stderr, "rmp-report top: one file at a time (merge them first with rmp-report merge)\n");
-      return 2;
-    } else file = a;
+  report_format format = REPORT_TEXT;
+  int c;
+  while ((c = report_next_option(cmd, argc, argv)) != -1) {
+    switch (c) {
+    case OPT_TYPE: type = optarg; break;
+    case OPT_NODES: if (report_parse_count(cmd, "--nodecount", optarg, &nodes)) return REPORT_EXIT_USAGE; break;
+    case OPT_FORMAT: if (report_parse_format(cmd, optarg, &format)) return REPORT_EXIT_USAGE; break;
+    case REPORT_OPT_HELP: return REPORT_EXIT_OK;
+    default: return REPORT_EXIT_USAGE;
+    }
   }
-  if (!file) {
-    fprintf(stderr, "usage: rmp-report top FILE [--sample-type TYPE] [--nodecount N]\n");
-    return 2;
+  if (optind >= argc) {
+    fprintf(stderr, "usage: rmp-report top FILE [--sample-type TYPE] [--nodecount N] [--format text|json]\n");
+    return REPORT_EXIT_USAGE;
   }
+  if (optind + 1 < argc) {
+    fprintf(stderr, "rmp-report top: one file at a time (merge them first with rmp-report merge)\n");
+    return REPORT_EXIT_USAGE;
+  }
+  const char *file = argv[optind];
   pprof_profile p;
   char err[1024];
   if (pprof_decode_file(file, PPROF_SUM_SAMPLES, &p, err, sizeof err) != 0) {
     fprintf(stderr, "rmp-report: %s: %s\n", file, err);
-    return 1;
+    return REPORT_EXIT_INPUT;
   }
   int ti = type ? pprof_type_index(&p, type) : pprof_default_type(&p);
   if (ti < 0) {
@@ -74,54 +181,26 @@ int report_cmd_top(int argc, char **argv) {
     pprof_types_text(&p, types, sizeof types);
     fprintf(stderr, "rmp-report: %s: no sample type '%s' (it has: %s)\n", file, type, types);
     pprof_profile_free(&p);
-    return 1;
+    return REPORT_EXIT_INPUT;
   }
-  /* Functions are keyed by "name (file)" so that same-named methods of
-   * different files stay apart, as pprof's function granularity does. */
-  pprof_strings names;
-  pprof_strings_init(&names);
-  row *rows = NULL;
-  uint32_t nrows = 0, cap = 0;
-  uint32_t *fn_row = pprof_xmalloc((p.nfunctions + 1) * sizeof *fn_row);
-  for (uint32_t i = 0; i < p.nfunctions; i++) {
-    char buf[4096];
-    const char *fname = pprof_str(&p, p.functions[i].filename);
-    snprintf(buf, sizeof buf, fname[0] ? "%s (%s)" : "%s", pprof_str(&p, p.functions[i].name), fname);
-    uint32_t id = pprof_strings_intern(&names, buf, strlen(buf));
-    while (nrows <= id) {
-      row z = {nrows, 0, 0};
-      PPROF_PUSH(rows, nrows, cap, z);
-    }
-    fn_row[i] = id;
+  table t;
+  memset(&t, 0, sizeof t);
+  pprof_strings_init(&t.names);
+  t.file = file;
+  t.type = pprof_str(&p, p.types[ti].type);
+  t.unit = pprof_str(&p, p.types[ti].unit);
+  fill(&t, &p, ti);
+  if (format == REPORT_JSON) {
+    print_json(&t, nodes);
+  } else {
+    char total[64];
+    report_pprof_label(t.total, t.unit, total, sizeof total);
+    printf("%s: %s (%s), total %s in %u samples\n", file, t.type, t.unit, total, t.nsamples);
+    print_table("Flat, by function", &t, nodes, 0);
+    print_table("Cumulative, by function", &t, nodes, 1);
   }
-  uint32_t *mark = pprof_xcalloc(nrows + 1, sizeof *mark);
-  int64_t total = 0;
-  for (uint32_t i = 0; i < p.nsamples; i++) {
-    const pprof_sample *s = &p.samples[i];
-    int64_t v = p.values[s->val_off + (uint32_t)ti];
-    total += v;
-    int leaf = 1;
-    for (uint32_t j = 0; j < s->nloc; j++) {
-      const pprof_location *l = pprof_find_location(&p, p.location_ids[s->loc_off + j]);
-      for (uint32_t k = 0; k < l->nlines; k++) {
-        uint32_t r = fn_row[pprof_find_function(&p, p.lines[l->line_off + k].function_id) - p.functions];
-        if (leaf) rows[r].flat += v;
-        leaf = 0;
-        if (mark[r] != i + 1) {
-          mark[r] = i + 1;
-          rows[r].cum += v;
-        }
-      }
-    }
-  }
-  printf("%s: %s (%s), total %lld in %u samples\n", file, pprof_str(&p, p.types[ti].type),
-         pprof_str(&p, p.types[ti].unit), (long long)total, p.nsamples);
-  table("Flat, by function", rows, nrows, &names, total, nodes, 0, pprof_str(&p, p.types[ti].unit));
-  table("Cumulative, by function", rows, nrows, &names, total, nodes, 1, pprof_str(&p, p.types[ti].unit));
-  free(rows);
-  free(mark);
-  free(fn_row);
-  pprof_strings_free(&names);
+  free(t.rows);
+  pprof_strings_free(&t.names);
   pprof_profile_free(&p);
-  return 0;
+  return REPORT_EXIT_OK;
 }

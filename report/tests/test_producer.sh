@@ -33,7 +33,7 @@ go tool pprof -symbolize=none -proto "$WORK/m.pb.gz" > "$WORK/mg.pb.gz" 2> /dev/
 cmp -s "$WORK/m.tot" "$WORK/sum.tot" && ok "merge totals are the inputs' sums" || fail "merge sums"
 # top agrees with go's reading
 f=$(ls "$WORK"/p/mem-302-* | tail -1)
-"$RMP_REPORT" top "$f" --nodecount 1000 | awk '/^Flat/{on=1;next} /^Cumulative/{on=0} on && $1 ~ /^[0-9-]+$/ {n=$1" "$4; for(i=6;i<=NF;i++) n=n" "$i; print n}' | sort > "$WORK/ours"
+top_rows "$f" retained_size | sort > "$WORK/ours"
 "$RMP_ORACLE" top "$f" retained_size | sort > "$WORK/go"
 cmp -s "$WORK/ours" "$WORK/go" && ok "top agrees with go" || { fail "top"; diff "$WORK/ours" "$WORK/go" >&2; }
 finish

@@ -7,8 +7,7 @@ mkdir -p "$WORK/lin"
 f="$WORK/lin/mem-101-2026-11-26T10:11:00Z.pprof"
 for type in retained_size retained_objects allocation_size; do
   "$RMP_REPORT" top "$f" --sample-type "$type" --nodecount 1000 > "$WORK/top.out"
-  # rows of the flat table: flat flat% sum% cum cum% name...
-  awk '/^Flat/{on=1;next} /^Cumulative/{on=0} on && $1 ~ /^[0-9-]+$/ {n=$1" "$4; for(i=6;i<=NF;i++) n=n" "$i; print n}' "$WORK/top.out" | sort > "$WORK/ours"
+  top_rows "$f" "$type" | sort > "$WORK/ours"
   "$RMP_ORACLE" top "$f" "$type" | sort > "$WORK/go"
   if [ -s "$WORK/go" ] && cmp -s "$WORK/ours" "$WORK/go"; then ok "top $type: $(wc -l < "$WORK/go") functions agree"
   else fail "top $type"; diff "$WORK/ours" "$WORK/go" >&2 || true; fi
