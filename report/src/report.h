@@ -63,9 +63,11 @@ double report_comment_number(const pprof_profile *p, const char *key);
 /* Per function index of p, the string id of its file with relative and
  * absolute spellings of one file made one (see funcs.c); malloc'd. */
 int64_t *report_function_files(const pprof_profile *p);
-/* go tool pprof's value label ("1.50MB", "250ms", counts plain) and
- * percentage ("12.50%", "  100%"). */
-void report_pprof_label(int64_t value, const char *unit, char *buf, size_t n);
+/* go tool pprof's value label in unit to ("1.50MB", "250ms", counts plain;
+ * to "auto": the value's best unit), its unit for a table whose smallest
+ * nonzero value shown is min_value, and its percentage ("12.50%", "  100%"). */
+void report_pprof_label(int64_t value, const char *from, const char *to, char *buf, size_t n);
+void report_pprof_output_unit(int64_t min_value, int64_t total, const char *sample_unit, char *buf, size_t n);
 void report_pprof_percent(int64_t value, int64_t total, char *buf, size_t n);
 
 /* ---- series.c, series_add.c: per call site, per process series -------- */

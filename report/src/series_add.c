@@ -22,6 +22,14 @@ static void buf_add(buf *b, const char *s, size_t n) {
   b->p[b->n] = 0;
 }
 static void buf_str(buf *b, const char *s) { buf_add(b, s, strlen(s)); }
+/* A name or file into frame text, whose separators are tab and newline:
+ * those (rare in Ruby names) become spaces. */
+static void buf_field(buf *b, const char *s) {
+  size_t start = b->n;
+  buf_str(b, s);
+  for (size_t i = start; i < b->n; i++)
+    if (b->p[i] == '\t' || b->p[i] == '\n') b->p[i] = ' ';
+}
 
 /* What the pass needs to know of the profile: where its retained values
  * are, which label keys name the class and the age, and from which age on
@@ -148,15 +156,16 @@ static const frame_text *location_text(pass *w, const pprof_location *loc) {
     char num[32];
     snprintf(num, sizeof num, "%lld", (long long)ln->line);
     if (k) buf_str(&w->fb, "\n");
-    buf_str(&w->fb, pprof_str(p, fn->name));
+    buf_field(&w->fb, pprof_str(p, fn->name));
     buf_str(&w->fb, "\t");
-    buf_str(&w->fb, file);
+    buf_field(&w->fb, file);
     buf_str(&w->fb, "\t");
     buf_str(&w->fb, num);
     if (ft->fn == UINT32_MAX && !report_native_file(file)) {
-      char t[4096];
-      snprintf(t, sizeof t, "%s\t%s\t", pprof_str(p, fn->name), file);
-      ft->fn = pprof_strings_intern(&w->s->names, t, strlen(t));
+      /* this line's "function\tfile\t", as just written */
+      size_t end = w->fb.n - strlen(num), begin = end;
+      while (begin > 0 && w->fb.p[begin - 1] != '\n') begin--;
+      ft->fn = pprof_strings_intern(&w->s->names, w->fb.p + begin, end - begin);
     }
   }
   if (loc->nlines == 0) {

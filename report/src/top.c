@@ -31,19 +31,7 @@ static const struct option longopts[] = {{"sample-type", required_argument, NULL
                                          {NULL, 0, NULL, 0}};
 const report_command report_top_command = {"top", help, "", longopts};
 
-typedef struct row { uint32_t name; int64_t flat, cum; } row; /* name: "function\tfile" */
-
-static int cmp_flat(const void *a, const void *b) {
-  const row *x = a, *y = b;
-  if (x->flat != y->flat) return x->flat > y->flat ? -1 : 1;
-  if (x->cum != y->cum) return x->cum > y->cum ? -1 : 1;
-  return (x->name > y->name) - (x->name < y->name);
-}
-static int cmp_cum(const void *a, const void *b) {
-  const row *x = a, *y = b;
-  if (x->cum != y->cum) return x->cum > y->cum ? -1 : 1;
-  return cmp_flat(a, b);
-}
+typedef struct row { uint32_t name; int64_t flat, cum; } row; /* name: "function\0file" */
 
 typedef struct table {
   const char *file, *type, *unit;
@@ -53,23 +41,64 @@ typedef struct table {
   uint32_t nsamples;
 } table;
 
+static const char *row_function(const table *t, const row *r) { return pprof_strings_get(&t->names, r->name); }
+static const char *row_file(const table *t, const row *r) {
+  const char *fn = row_function(t, r);
+  return fn + strlen(fn) + 1;
+}
+
 /* "function (file)", as go tool pprof names a node by function */
 static void row_name(const table *t, const row *r, char *buf, size_t n) {
-  const char *s = pprof_strings_get(&t->names, r->name), *tab = strchr(s, '\t');
-  if (tab && tab[1]) snprintf(buf, n, "%.*s (%s)", (int)(tab - s), s, tab + 1);
-  else snprintf(buf, n, "%.*s", tab ? (int)(tab - s) : (int)strlen(s), s);
+  if (row_file(t, r)[0]) snprintf(buf, n, "%s (%s)", row_function(t, r), row_file(t, r));
+  else snprintf(buf, n, "%s", row_function(t, r));
+}
+
+/* go tool pprof's orders (FlatNameOrder, CumNameOrder): by value, then by
+ * name; qsort has no context argument in C99. */
+static const table *sort_table;
+static int cmp_name(const row *x, const row *y) {
+  char a[4200], b[4200];
+  row_name(sort_table, x, a, sizeof a);
+  row_name(sort_table, y, b, sizeof b);
+  return strcmp(a, b);
+}
+static int cmp_flat(const void *a, const void *b) {
+  const row *x = a, *y = b;
+  if (llabs(x->flat) != llabs(y->flat)) return llabs(x->flat) > llabs(y->flat) ? -1 : 1;
+  int c = cmp_name(x, y);
+  if (c) return c;
+  return (llabs(x->cum) < llabs(y->cum)) - (llabs(x->cum) > llabs(y->cum));
+}
+static int cmp_cum(const void *a, const void *b) {
+  const row *x = a, *y = b;
+  if (llabs(x->cum) != llabs(y->cum)) return llabs(x->cum) > llabs(y->cum) ? -1 : 1;
+  int c = cmp_name(x, y);
+  if (c) return c;
+  return (llabs(x->flat) < llabs(y->flat)) - (llabs(x->flat) > llabs(y->flat));
+}
+
+static void sort_rows(table *t, int by_cum) {
+  sort_table = t;
+  qsort(t->rows, t->nrows, sizeof *t->rows, by_cum ? cmp_cum : cmp_flat);
 }
 
 static void print_table(const char *title, table *t, long nodes, int by_cum) {
-  qsort(t->rows, t->nrows, sizeof *t->rows, by_cum ? cmp_cum : cmp_flat);
-  printf("\n%s (%s):\n%10s %s %s %10s %s  %s\n", title, t->unit, "flat", "flat%", "sum%", "cum", "cum%", "function");
-  int64_t sum = 0;
+  sort_rows(t, by_cum);
+  printf("\n%s (%s):\n%10s %5s%% %5s%% %10s %5s%%  %s\n", title, t->unit, "flat", "flat", "sum", "cum", "cum",
+         "function");
+  int64_t sum = 0, min = 0;
+  for (uint32_t i = 0; i < t->nrows && i < (uint32_t)nodes; i++) {
+    int64_t v = llabs(t->rows[i].flat) ? llabs(t->rows[i].flat) : llabs(t->rows[i].cum);
+    if (v > 0 && (min == 0 || v < min)) min = v;
+  }
+  char unit[32];
+  report_pprof_output_unit(min, t->total, t->unit, unit, sizeof unit);
   for (uint32_t i = 0; i < t->nrows && i < (uint32_t)nodes; i++) {
     const row *r = &t->rows[i];
     char flat[64], cum[64], fp[16], sp[16], cp[16], name[4200];
     sum += r->flat;
-    report_pprof_label(r->flat, t->unit, flat, sizeof flat);
-    report_pprof_label(r->cum, t->unit, cum, sizeof cum);
+    report_pprof_label(r->flat, t->unit, unit, flat, sizeof flat);
+    report_pprof_label(r->cum, t->unit, unit, cum, sizeof cum);
     report_pprof_percent(r->flat, t->total, fp, sizeof fp);
     report_pprof_percent(sum, t->total, sp, sizeof sp);
     report_pprof_percent(r->cum, t->total, cp, sizeof cp);
@@ -80,7 +109,7 @@ static void print_table(const char *title, table *t, long nodes, int by_cum) {
 }
 
 static void print_json(table *t, long nodes) {
-  qsort(t->rows, t->nrows, sizeof *t->rows, cmp_flat);
+  sort_rows(t, 0);
   printf("{\"tool\":\"rmp-report\",\"version\":");
   report_json_str(stdout, report_version);
   printf(",\"command\":\"top\",\"file\":");
@@ -93,13 +122,10 @@ static void print_json(table *t, long nodes) {
          t->nrows);
   for (uint32_t i = 0; i < t->nrows && i < (uint32_t)nodes; i++) {
     const row *r = &t->rows[i];
-    const char *s = pprof_strings_get(&t->names, r->name), *tab = strchr(s, '\t');
-    char fn[4096];
-    snprintf(fn, sizeof fn, "%.*s", tab ? (int)(tab - s) : (int)strlen(s), s);
     printf("%s\n{\"function\":", i ? "," : "");
-    report_json_str(stdout, fn);
+    report_json_str(stdout, row_function(t, r));
     printf(",\"file\":");
-    report_json_str(stdout, tab ? tab + 1 : "");
+    report_json_str(stdout, row_file(t, r));
     printf(",\"flat\":%lld,\"cum\":%lld}", (long long)r->flat, (long long)r->cum);
   }
   printf("]}\n");
@@ -111,9 +137,14 @@ static void fill(table *t, const pprof_profile *p, int ti) {
   int64_t *files = report_function_files(p);
   uint32_t *fn_row = pprof_xmalloc((p->nfunctions + 1) * sizeof *fn_row);
   for (uint32_t i = 0; i < p->nfunctions; i++) {
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s\t%s", pprof_str(p, p->functions[i].name), pprof_str(p, files[i]));
-    uint32_t id = pprof_strings_intern(&t->names, buf, strlen(buf));
+    /* name and file joined by a NUL, which neither holds */
+    const char *name = pprof_str(p, p->functions[i].name), *file = pprof_str(p, files[i]);
+    size_t a = strlen(name), b = strlen(file);
+    char *key = pprof_xmalloc(a + b + 2);
+    memcpy(key, name, a + 1);
+    memcpy(key + a + 1, file, b + 1);
+    uint32_t id = pprof_strings_intern(&t->names, key, a + b + 1);
+    free(key);
     while (t->nrows <= id) {
       row z = {t->nrows, 0, 0};
       PPROF_PUSH(t->rows, t->nrows, cap, z);
@@ -194,7 +225,7 @@ int report_cmd_top(int argc, char **argv) {
     print_json(&t, nodes);
   } else {
     char total[64];
-    report_pprof_label(t.total, t.unit, total, sizeof total);
+    report_pprof_label(t.total, t.unit, "auto", total, sizeof total);
     printf("%s: %s (%s), total %s in %u samples\n", file, t.type, t.unit, total, t.nsamples);
     print_table("Flat, by function", &t, nodes, 0);
     print_table("Cumulative, by function", &t, nodes, 1);

@@ -1,6 +1,7 @@
 /* Values labelled as go tool pprof labels them (its internal/measurement
  * package: ScaledLabel with "auto", and Percentage), so that rmp-report top
- * reads like go tool pprof -top: 1.50MB, 12.34kB, 250ms; counts plain. */
+ * reads like go tool pprof -top: one unit per table (7168kB, 1722.71kB),
+ * 250ms; counts plain. */
 #include "report.h"
 
 #include <math.h>
@@ -47,19 +48,52 @@ static double autoscale(const unit *family, const unit *dflt, double v, const ch
   return v / best->factor;
 }
 
-void report_pprof_label(int64_t value, const char *unit_name, char *buf, size_t n) {
-  int neg = value < 0 && -value > 0;
-  double v = neg ? -(double)value : (double)value;
-  const char *suffix = "";
-  const unit *u;
-  if ((u = sniff(memory, unit_name)) != NULL) v = autoscale(memory, &memory[0], v * u->factor, &suffix);
-  else if ((u = sniff(times, unit_name)) != NULL) v = autoscale(times, &times[3], v * u->factor, &suffix);
+/* pprof's Scale: value in from_unit converted to to_unit of its family
+ * ("minimum" and "auto": the best unit); *name is the unit, "" for counts
+ * and other units pprof does not scale. */
+static double scale(int64_t value, const char *from, const char *to, const char **name) {
+  if (value < 0 && -value > 0) return -scale(-value, from, to, name);
+  static const unit *const families[] = {memory, times};
+  static const unit *const defaults[] = {&memory[0], &times[3]};
+  for (int k = 0; k < 2; k++) {
+    const unit *u = sniff(families[k], from);
+    if (!u) continue;
+    double v = (double)value * u->factor;
+    if (strcmp(to, "minimum") == 0 || strcmp(to, "auto") == 0) return autoscale(families[k], defaults[k], v, name);
+    const unit *t = sniff(families[k], to);
+    if (!t) t = defaults[k];
+    *name = t->name;
+    return v / t->factor;
+  }
+  static const char *const plain[] = {"count", "sample", "unit", "minimum", "auto"};
+  *name = to;
+  for (int i = 0; i < 5; i++)
+    if (strcmp(to, plain[i]) == 0) *name = "";
+  return (double)value;
+}
+
+void report_pprof_label(int64_t value, const char *from, const char *to, char *buf, size_t n) {
+  const char *suffix;
+  double v = scale(value, from, to, &suffix);
   char num[64];
-  snprintf(num, sizeof num, "%s%.2f", neg ? "-" : "", v);
+  snprintf(num, sizeof num, "%.2f", v);
   size_t len = strlen(num);
   if (len > 3 && strcmp(num + len - 3, ".00") == 0) num[len - 3] = 0;
   if (strcmp(num, "0") == 0 || strcmp(num, "-0") == 0) snprintf(buf, n, "0");
   else snprintf(buf, n, "%s%s", num, suffix);
+}
+
+/* pprof's selectOutputUnit: one unit for a whole table, that of the
+ * smallest nonzero value shown, unless the total's unit differs and is
+ * more than 100 times bigger: then the unit of 100 x that value. */
+void report_pprof_output_unit(int64_t min_value, int64_t total, const char *sample_unit, char *buf, size_t n) {
+  const char *umin, *umax, *u;
+  if (min_value == 0) min_value = total;
+  scale(min_value, sample_unit, "minimum", &umin);
+  scale(total, sample_unit, "minimum", &umax);
+  u = umin;
+  if (strcmp(umin, umax) != 0 && min_value * 100 < total) scale(100 * min_value, sample_unit, "minimum", &u);
+  snprintf(buf, n, "%s", u[0] ? u : sample_unit);
 }
 
 void report_pprof_percent(int64_t value, int64_t total, char *buf, size_t n) {

@@ -14,6 +14,14 @@
  *          by 40 KiB a minute while the object count stays 1
  * wide     one process (pid 104), 6 profiles: the linear leak among 3000 stacks of 600
  *          classes that hold steady, so that every table grows well past its first size
+ * dupmain  one process (pid 106): the main script's <main> under two spellings of its
+ *          file in every profile, "script.rb" (Strings, +8 KiB a minute) and
+ *          "/srv/app/script.rb" (Requests, +24 KiB a minute), one function; and
+ *          Other#go in "x.rb", "/a/x.rb" and "/b/x.rb" (1, 2, 4 KiB, constant),
+ *          three functions, since "x.rb" could be either
+ * weird    one process (pid 107): the linear leak in a function whose name holds a
+ *          quote, a backslash, a tab, a control byte, a byte that is not UTF-8
+ *          (0xff) and UTF-8 (e-acute), for the JSON escaping
  */
 #include "pprof_encode.h"
 #include "pprof_model.h"
@@ -47,6 +55,10 @@ static const frame CACHE[] = {{"Cache#store", "app/cache.rb", 30}, {"Handler#cal
 static const frame NOISE[] = {{"Parser#parse", "app/parser.rb", 7}, {"Handler#call", "app/handler.rb", 41},
                               {"<main>", "app/main.rb", 3}};
 static const frame REGISTRY[] = {{"Registry#initialize", "app/registry.rb", 4}, {"<main>", "app/main.rb", 2}};
+static const frame MAIN_REL[] = {{"<main>", "script.rb", 3}};
+static const frame MAIN_ABS[] = {{"<main>", "/srv/app/script.rb", 3}};
+static const frame OTHER[3][1] = {{{"Other#go", "x.rb", 9}}, {{"Other#go", "/a/x.rb", 9}}, {{"Other#go", "/b/x.rb", 9}}};
+static const frame WEIRD[] = {{"Weird#\"q\"\\b\tt\x01\xff\xc3\xa9", "app/weird.rb", 12}, {"<main>", "app/main.rb", 3}};
 static const frame BOOT[] = {{"Config#load", "app/config.rb", 5}, {"<main>", "app/main.rb", 1}};
 
 static void add(pprof_profile *p, const frame *fr, uint32_t depth, const char *cls, int64_t age, double objs,
@@ -130,7 +142,7 @@ static int write(pprof_profile *p, const char *dir, int64_t pid, int i) {
 
 int main(int argc, char **argv) {
   if (argc != 3) {
-    fprintf(stderr, "usage: gen_profiles linear|step|multi|sawtooth|gotool OUTDIR\n");
+    fprintf(stderr, "usage: gen_profiles linear|step|multi|sawtooth|collection|wide|dupmain|weird|gotool OUTDIR\n");
     return 2;
   }
   const char *sc = argv[1], *dir = argv[2];
@@ -188,6 +200,22 @@ int main(int argc, char **argv) {
         add(&p, fr, 3, cls, 20 * (i + 1), 4, 256 * (1 + k % 7) * (0.9 + 0.2 * unit()));
       }
       rc |= write(&p, dir, 104, i);
+    }
+  } else if (strcmp(sc, "dupmain") == 0) {
+    for (int i = 0; i < 12; i++) {
+      start(&p, 106, T0 + i * MIN, 0);
+      decoys(&p, i, 20 * (i + 1));
+      add(&p, MAIN_REL, 1, "String", 20, 8 * (i + 1), 8 * 1024.0 * (i + 1));
+      add(&p, MAIN_ABS, 1, "Request", 20, 24 * (i + 1), 24 * 1024.0 * (i + 1));
+      for (int k = 0; k < 3; k++) add(&p, OTHER[k], 1, "Hash", 20, 1, 1024.0 * (1 << k));
+      rc |= write(&p, dir, 106, i);
+    }
+  } else if (strcmp(sc, "weird") == 0) {
+    for (int i = 0; i < 12; i++) {
+      start(&p, 107, T0 + i * MIN, 0);
+      decoys(&p, i, 20 * (i + 1));
+      add(&p, WEIRD, 2, "Request", 20, 100 * (i + 1), 48 * 1024.0 * (i + 1));
+      rc |= write(&p, dir, 107, i);
     }
   } else if (strcmp(sc, "gotool") == 0) {
     pprof_profile_init(&p);
