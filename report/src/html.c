@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *colors[] = {"#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
 
@@ -25,8 +26,22 @@ static void escs(FILE *o, const char *s) { esc(o, s, strlen(s)); }
 
 typedef struct line { const double *x, *y; uint32_t n; const char *label; } line;
 
-/* A line chart: x in seconds, y in bytes, one polyline per series. */
-static void chart(FILE *o, const line *ls, uint32_t nl, const char *title) {
+/* Wall-clock text of t0 + secs, UTC: the time of day, with the date when
+ * the chart spans days; without times (t0 0), seconds. */
+static void fmt_time(int64_t t0_ns, double secs, double span, char *buf, size_t n) {
+  if (t0_ns <= 0) {
+    snprintf(buf, n, "%.0f s", secs);
+    return;
+  }
+  time_t t = (time_t)(t0_ns / 1000000000) + (time_t)(secs + 0.5);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(buf, n, span >= 86400 ? "%m-%d %H:%M" : span >= 6 * 3600 ? "%H:%M" : "%H:%M:%S", &tm);
+}
+
+/* A line chart: x in seconds since t0_ns (drawn as wall-clock times), y in
+ * bytes, one polyline per series. */
+static void chart(FILE *o, const line *ls, uint32_t nl, const char *title, int64_t t0_ns) {
   const double W = 720, H = 220, L = 80, R = 150, T = 24, B = 34;
   double xmax = 0, ymax = 0;
   for (uint32_t i = 0; i < nl; i++)
@@ -51,8 +66,19 @@ static void chart(FILE *o, const line *ls, uint32_t nl, const char *title) {
   }
   for (int g = 0; g <= 4; g++) {
     double v = xmax * g / 4, x = L + (W - L - R) * g / 4;
-    fprintf(o, "<text x=\"%.1f\" y=\"%.0f\" font-size=\"11\" text-anchor=\"middle\">%.0f s</text>\n", x, H - B + 16,
-            v);
+    char when[64];
+    fmt_time(t0_ns, v, xmax, when, sizeof when);
+    fprintf(o, "<text class=\"xtick\" x=\"%.1f\" y=\"%.0f\" font-size=\"11\" text-anchor=\"middle\">%s</text>\n", x,
+            H - B + 16, when);
+  }
+  if (t0_ns > 0) {
+    char from[64];
+    time_t t = (time_t)(t0_ns / 1000000000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(from, sizeof from, "%Y-%m-%d %H:%M:%S", &tm);
+    fprintf(o, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"10\" fill=\"#666\" text-anchor=\"end\">UTC, from %s</text>\n",
+            W - R, H - 2, from);
   }
   fprintf(o, "<text x=\"%.0f\" y=\"15\" font-size=\"12\" font-weight=\"bold\">", L);
   escs(o, title);
@@ -117,11 +143,12 @@ int report_write_html(const char *path, const report_series *s, const report_sus
   fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>rmp-report: leak suspects</title>\n"
         "<style>body{font-family:sans-serif;margin:2em;max-width:60em}code{font-size:90%}"
         ".loc{color:#666}.stats{color:#333}section{border-top:1px solid #ddd;margin-top:1.5em}"
-        "ol.stack{font-size:90%}#index li{margin:.2em 0}</style>\n</head>\n<body>\n",
+        "ol.stack{font-size:90%}#index li{margin:.2em 0}pre.pprof{background:#f4f4f4;padding:.5em;white-space:pre-wrap}"
+        ".label{color:#444}</style>\n</head>\n<body>\n",
         o);
   fprintf(o, "<h1>Leak suspects</h1>\n<p>%u profiles from %u process%s. Suspects are ranked by sustained growth of "
-             "retained bytes: slope &times; R&sup2; &times; share of non-decreasing intervals &times; (0.25 + 0.75 "
-             "&times; share of old objects), summed over processes.</p>\n",
+             "retained bytes, in bytes/hour: slope &times; R&sup2; &times; share of non-decreasing intervals &times; "
+             "(0.25 + 0.75 &times; share of old objects), summed over processes.</p>\n",
           s->nprofs, s->nprocs, s->nprocs == 1 ? "" : "es");
 
   /* Total retained size per process (up to 8 processes drawn). */
@@ -140,23 +167,27 @@ int report_write_html(const char *path, const report_series *s, const report_sus
     nl++;
   }
   fputs("<h2>Total retained size over time</h2>\n", o);
-  chart(o, ls, nl, "Total retained_size by process");
+  chart(o, ls, nl, "Total retained_size by process", t0);
 
   fputs("<h2>Suspects</h2>\n<ol id=\"index\"></ol>\n", o);
   if (nsus == 0) fputs("<p id=\"no-suspects\">No suspects: nothing's retained size grew steadily.</p>\n", o);
   double *t = buf + (size_t)16 * cap, *yy = t + cap, *objs = yy + cap, *old = objs + cap;
   for (uint32_t i = 0; i < nsus && i < top; i++) {
     const report_suspect *x = &sus[i];
-    char title[1024], sl[32];
+    char title[1024], label[2048], sl[32], sc[48];
     report_suspect_title(s, x->key, title, sizeof title);
-    report_fmt_bytes(x->fits[0].slope_per_hour, sl, sizeof sl);
+    report_suspect_label(s, x->key, label, sizeof label);
+    report_fmt_rate(x->fits[0].slope_per_hour, sl, sizeof sl);
+    report_fmt_rate(x->score, sc, sizeof sc);
     fprintf(o, "<section class=\"suspect\" id=\"suspect-%u\" data-title=\"", i + 1);
-    escs(o, title);
+    escs(o, label);
     fprintf(o, "\">\n<h3>#%u <code>", i + 1);
     escs(o, title);
-    fprintf(o, "</code></h3>\n<p class=\"stats\">score %.3g; grows %s/hour; R&sup2; %.2f; %.0f%% of intervals "
-               "non-decreasing",
-            x->score, sl, x->fits[0].r2, 100 * x->fits[0].nondecreasing);
+    fputs("</code></h3>\n<p class=\"label\">", o);
+    escs(o, label);
+    fprintf(o, "</p>\n<p class=\"stats\">score <span class=\"score\">%s</span>; grows %s; R&sup2; %.2f; %.0f%% of "
+               "intervals non-decreasing",
+            sc, sl, x->fits[0].r2, 100 * x->fits[0].nondecreasing);
     if (x->fits[0].old_share >= 0) fprintf(o, "; %.0f%% of objects old", 100 * x->fits[0].old_share);
     fprintf(o, "; growing in %u process%s.</p>\n", x->nfits, x->nfits == 1 ? "" : "es");
     nl = 0;
@@ -173,7 +204,7 @@ int report_write_html(const char *path, const report_series *s, const report_sus
       ls[nl] = (line){px, py, n < m ? n : m, labels[nl]};
       nl++;
     }
-    chart(o, ls, nl, "retained_size of this suspect");
+    chart(o, ls, nl, "retained_size of this suspect", t0);
     {
       uint32_t n = report_slot_series(s, &s->slots[x->slots[0]], t, yy, objs, old);
       if (n > 1 && objs[0] > 0 && objs[n - 1] <= objs[0] * 1.1 && yy[n - 1] > 2 * yy[0])
@@ -202,7 +233,27 @@ int report_write_html(const char *path, const report_series *s, const report_sus
       p += len + (nlp ? 1 : 0);
     }
     free(text);
-    fputs("</ol>\n</section>\n", o);
+    char cmd[8192];
+    report_pprof_command(s, x, cmd, sizeof cmd);
+    fputs("</ol>\n<p>In pprof (the suspect's function, in the last profile of its most growing process):</p>\n"
+          "<pre class=\"pprof\"><code>",
+          o);
+    escs(o, cmd);
+    fputs("</code></pre>\n</section>\n", o);
+  }
+  if (nsus > top) {
+    fprintf(o, "<h2>Suspects left off</h2>\n<p>%u more suspects, not shown above (<code>--top N</code> shows them):</p>\n"
+               "<ol id=\"left-off\" start=\"%u\">\n",
+            nsus - top, top + 1);
+    for (uint32_t i = top; i < nsus; i++) {
+      char label[2048], sc[48];
+      report_suspect_label(s, sus[i].key, label, sizeof label);
+      report_fmt_rate(sus[i].score, sc, sizeof sc);
+      fputs("<li class=\"left-off\"><code>", o);
+      escs(o, label);
+      fprintf(o, "</code>: score %s</li>\n", sc);
+    }
+    fputs("</ol>\n", o);
   }
   fputs("<script>\n"
         "(function(){var idx=document.getElementById('index');\n"

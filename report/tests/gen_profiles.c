@@ -19,6 +19,10 @@
  *          "/srv/app/script.rb" (Requests, +24 KiB a minute), one function; and
  *          Other#go in "x.rb", "/a/x.rb" and "/b/x.rb" (1, 2, 4 KiB, constant),
  *          three functions, since "x.rb" could be either
+ * siblings one process (pid 108): three leaking stacks under Leaky#remember (app/leaky.rb:12),
+ *          told apart only by their leaf and class: Array#push (<cfunc>) keeping Strings
+ *          (+48 KiB a minute), Hash#[]= (<cfunc>) keeping Symbols (+32 KiB) and
+ *          Leaky#remember itself keeping Requests (+16 KiB)
  * weird    one process (pid 107): the linear leak in a function whose name holds a
  *          quote, a backslash, a tab, a control byte, a byte that is not UTF-8
  *          (0xff) and UTF-8 (e-acute), for the JSON escaping
@@ -59,6 +63,13 @@ static const frame MAIN_REL[] = {{"<main>", "script.rb", 3}};
 static const frame MAIN_ABS[] = {{"<main>", "/srv/app/script.rb", 3}};
 static const frame OTHER[3][1] = {{{"Other#go", "x.rb", 9}}, {{"Other#go", "/a/x.rb", 9}}, {{"Other#go", "/b/x.rb", 9}}};
 static const frame WEIRD[] = {{"Weird#\"q\"\\b\tt\x01\xff\xc3\xa9", "app/weird.rb", 12}, {"<main>", "app/main.rb", 3}};
+static const frame SIBLINGS[3][4] = {
+    {{"Array#push", "<cfunc>", 0}, {"Leaky#remember", "app/leaky.rb", 12}, {"Handler#call", "app/handler.rb", 40},
+     {"<main>", "app/main.rb", 3}},
+    {{"Hash#[]=", "<cfunc>", 0}, {"Leaky#remember", "app/leaky.rb", 12}, {"Handler#call", "app/handler.rb", 40},
+     {"<main>", "app/main.rb", 3}},
+    {{"Leaky#remember", "app/leaky.rb", 12}, {"Handler#call", "app/handler.rb", 40}, {"<main>", "app/main.rb", 3}}};
+static const char *const SIBLING_CLASS[3] = {"String", "Symbol", "Request"};
 static const frame BOOT[] = {{"Config#load", "app/config.rb", 5}, {"<main>", "app/main.rb", 1}};
 
 static void add(pprof_profile *p, const frame *fr, uint32_t depth, const char *cls, int64_t age, double objs,
@@ -142,7 +153,7 @@ static int write(pprof_profile *p, const char *dir, int64_t pid, int i) {
 
 int main(int argc, char **argv) {
   if (argc != 3) {
-    fprintf(stderr, "usage: gen_profiles linear|step|multi|sawtooth|collection|wide|dupmain|weird|gotool OUTDIR\n");
+    fprintf(stderr, "usage: gen_profiles linear|step|multi|sawtooth|collection|wide|dupmain|siblings|weird|gotool OUTDIR\n");
     return 2;
   }
   const char *sc = argv[1], *dir = argv[2];
@@ -209,6 +220,14 @@ int main(int argc, char **argv) {
       add(&p, MAIN_ABS, 1, "Request", 20, 24 * (i + 1), 24 * 1024.0 * (i + 1));
       for (int k = 0; k < 3; k++) add(&p, OTHER[k], 1, "Hash", 20, 1, 1024.0 * (1 << k));
       rc |= write(&p, dir, 106, i);
+    }
+  } else if (strcmp(sc, "siblings") == 0) {
+    for (int i = 0; i < 12; i++) {
+      start(&p, 108, T0 + i * MIN, 0);
+      decoys(&p, i, 20 * (i + 1));
+      for (int k = 0; k < 3; k++)
+        add(&p, SIBLINGS[k], k < 2 ? 4 : 3, SIBLING_CLASS[k], 20, 10 * (i + 1), (48 - 16 * k) * 1024.0 * (i + 1));
+      rc |= write(&p, dir, 108, i);
     }
   } else if (strcmp(sc, "weird") == 0) {
     for (int i = 0; i < 12; i++) {
