@@ -5,7 +5,7 @@
 #   3. run examples/leaky_app under ruby_memprofiler_pprof_profile, writing a
 #      profile every RUBY_MEMPROFILER_PPROF_INTERVAL seconds (default 2) for
 #      MAIN_JOB_DURATION seconds (default 30);
-#   4. run `rmp-report leaks` on the profiles, write the HTML report and a
+#   4. run `rmp-report leaks` on the profiles (text, JSON and HTML), write a
 #      merged profile, and say where everything is.
 # Exits non-zero unless the planted leak (RequestHistory, in
 # examples/leaky_app/request_history.rb) is suspect #1.
@@ -77,22 +77,27 @@ echo "$n profiles in $profiles"
 say "4/4 rmp-report leaks"
 html="$work/leaks.html"
 "$report" leaks "$profiles" --top 5 --html "$html" | tee "$work/leaks.txt"
+"$report" leaks "$profiles" --top 5 --format json > "$work/leaks.json"
 merged="$work/merged.pb.gz"
 "$report" merge "$profiles" -o "$merged"
 
-first=$(grep -m1 -E '^#1  ' "$work/leaks.txt" || true)
+# Suspect #1 from the JSON report: its function, then its title.
+read_first='s = JSON.parse(File.read(ARGV[0]))["suspects"][0]; puts s ? "#{s["function"]}\t#{s["title"]}" : ""'
+first=$(ruby -rjson -e "$read_first" "$work/leaks.json")
+first_function=${first%%$'\t'*}
+first_title=${first#*$'\t'}
 echo
 # The planted leak is RequestHistory: the entries it keeps are allocated in
 # #remember, and the Hash holding them (one object that keeps growing) in
 # #initialize. With sampling, that Hash is in the profiles only in runs that
 # happened to sample it, and then it may rank first: both name the leak.
-case "$first" in
+case "$first_function" in
   *"RequestHistory#remember"* | *"RequestHistory#initialize"*)
     echo "FOUND: the planted leak (RequestHistory, examples/leaky_app/request_history.rb) is suspect #1:"
-    echo "       ${first#\#1  }"
+    echo "       $first_title"
     ;;
   *)
-    echo "NOT FOUND: suspect #1 is '${first:-none}', not the planted leak in RequestHistory" >&2
+    echo "NOT FOUND: suspect #1 is '${first_title:-none}', not the planted leak in RequestHistory" >&2
     exit 1
     ;;
 esac
@@ -100,6 +105,7 @@ last=$(find "$profiles" -name '*.pprof' | sort | tail -1)
 cat << EOF
 
 Leak report (text):  $work/leaks.txt
+Leak report (JSON):  $work/leaks.json
 Leak report (HTML):  $html
 Profiles:            $profiles ($n files; merged into $merged)
 Open a profile in pprof's web UI (the last one holds what was retained at exit;
