@@ -43,7 +43,7 @@ int report_next_option(const report_command *cmd, int argc, char **argv) {
 int report_parse_count(const report_command *cmd, const char *opt, const char *v, long *out) {
   char *end;
   long n = strtol(v, &end, 10);
-  if (end == v || *end || n <= 0) {
+  if (end == v || *end || n <= 0 || n > INT32_MAX) {
     fprintf(stderr, "rmp-report %s: %s takes a positive whole number, not '%s'\n", cmd->name, opt, v);
     return -1;
   }

@@ -52,7 +52,7 @@ static double autoscale(const unit *family, const unit *dflt, double v, const ch
  * ("minimum" and "auto": the best unit); *name is the unit, "" for counts
  * and other units pprof does not scale. */
 static double scale(int64_t value, const char *from, const char *to, const char **name) {
-  if (value < 0 && -value > 0) return -scale(-value, from, to, name);
+  if (value < 0 && value != INT64_MIN) return -scale(-value, from, to, name); /* pprof's guard, without overflow */
   static const unit *const families[] = {memory, times};
   static const unit *const defaults[] = {&memory[0], &times[3]};
   for (int k = 0; k < 2; k++) {
