@@ -16,8 +16,8 @@ Gem::Specification.new do |spec|
   spec.authors = ["ruby_memprofiler_pprof contributors"]
   spec.license = "Apache-2.0"
   spec.homepage = "https://github.com/zendesk/ruby_memprofiler_pprof"
+  # No homepage_uri: RubyGems >= 3.4 warns when two keys repeat one URI.
   spec.metadata = {
-    "homepage_uri" => spec.homepage,
     "source_code_uri" => spec.homepage,
     "changelog_uri" => "#{spec.homepage}/blob/main/CHANGELOG.md",
     "bug_tracker_uri" => "#{spec.homepage}/issues",
