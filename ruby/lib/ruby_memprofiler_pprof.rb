@@ -1,11 +1,15 @@
 # frozen_string_literal: true
 
-# A heap profiler for Ruby that writes pprof profiles. See README.md.
+# A sampling heap profiler for Ruby that writes pprof profiles: a
+# {Collector} samples allocations and tracks the sampled objects still alive,
+# and a {BlockFlusher} or {FileFlusher} hands its profiles out periodically.
+# See README.md.
 module MemprofilerPprof
 end
 
 require "ruby_memprofiler_pprof/version"
-require "ruby_memprofiler_pprof/ruby_memprofiler_pprof" # the C extension: Collector
+require "ruby_memprofiler_pprof/errors"
+require "ruby_memprofiler_pprof/extension" # the C extension: Collector
 require "ruby_memprofiler_pprof/fork_hooks"
 # The Collector's settings and their validation, which the C methods trust.
 require "ruby_memprofiler_pprof/collector"

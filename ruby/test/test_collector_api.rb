@@ -122,7 +122,8 @@ class TestCollectorApi < Minitest::Test
     b = Collector.new
     a.start!
     assert_same a, Collector.running_collector
-    e = assert_raises(RuntimeError) { b.start! }
+    e = assert_raises(MemprofilerPprof::Error) { b.start! }
+    assert_kind_of StandardError, e
     assert_match(/already running/, e.message)
     a.stop!
     b.start!

@@ -121,7 +121,7 @@ class TestProfileAppEnv < Minitest::Test
     wrapper = File.join(RUBY_DIR, "exe", "ruby_memprofiler_pprof_profile")
     out, err, status = run_cmd(clean_env, RUBY, wrapper)
     assert_equal 2, status.exitstatus
-    assert_match(/\AUsage: ruby_memprofiler_pprof_profile CMD/, err)
+    assert_match(/\AUsage: ruby_memprofiler_pprof_profile \[OPTIONS\] \[--\] CMD/, err)
     assert_empty out
   end
 

@@ -229,8 +229,8 @@ class TestWrapperE2E < Minitest::Test
     def test_installed_gem_is_self_contained
       gem_dir = Dir.glob(File.join(GEM_HOME, "gems", "ruby_memprofiler_pprof-*")).first
       refute_nil gem_dir
-      %w[rmp.h rmp_pprof.h extconf.rb].each do |f|
-        assert File.file?(File.join(gem_dir, "ext", "ruby_memprofiler_pprof", f)), "#{f} missing from the gem"
+      %w[rmp.h rmp_pprof.h ruby/ext/ruby_memprofiler_pprof/extconf.rb LICENSE README.md CHANGELOG.md].each do |f|
+        assert File.file?(File.join(gem_dir, f)), "#{f} missing from the gem"
       end
     end
   end

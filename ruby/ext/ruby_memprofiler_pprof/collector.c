@@ -9,6 +9,7 @@ uint64_t rmp_ext_fork_gen = 0;
 /* Roots the running Collector, so it (and its dmark) outlives any user
  * reference while its hooks are installed. */
 static VALUE rmp_running_value = Qnil;
+VALUE rmp_ext_eError = Qnil;
 
 static uint64_t rmp_fresh_seed(const void *salt) {
   struct timespec ts;
@@ -78,7 +79,7 @@ static const rb_data_type_t rmp_collector_type = {
 static rmp_collector *rmp_get(VALUE self) {
   rmp_collector *c;
   TypedData_Get_Struct(self, rmp_collector, &rmp_collector_type, c);
-  if (!c->p_ready) rb_raise(rb_eRuntimeError, "MemprofilerPprof::Collector is not initialized");
+  if (!c->p_ready) rb_raise(rmp_ext_eError, "MemprofilerPprof::Collector is not initialized");
   return c;
 }
 
@@ -132,7 +133,7 @@ static VALUE rmp_start(VALUE self) {
   rmp_collector *c = rmp_get(self);
   int paused;
   if (c->running) return self;
-  if (rmp_ext_running) rb_raise(rb_eRuntimeError, "another MemprofilerPprof::Collector is already running");
+  if (rmp_ext_running) rb_raise(rmp_ext_eError, "another MemprofilerPprof::Collector is already running");
   if (c->fork_gen != rmp_ext_fork_gen) {
     rmp_sampler_reseed(&c->p.sampler, rmp_fresh_seed(c));
     c->fork_gen = rmp_ext_fork_gen;
@@ -253,6 +254,8 @@ void Init_ruby_memprofiler_pprof(void);
 void Init_ruby_memprofiler_pprof(void) {
   VALUE mod = rb_define_module("MemprofilerPprof");
   VALUE cls = rb_define_class_under(mod, "Collector", rb_cObject);
+  /* The same class as errors.rb's, whichever file runs first. */
+  rmp_ext_eError = rb_define_class_under(mod, "Error", rb_eStandardError);
   rmp_ext_find_internal_api();
   rmp_ext_liveness_init();
   rmp_ext_hooks_init();

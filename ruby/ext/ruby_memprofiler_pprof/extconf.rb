@@ -10,14 +10,13 @@ end
 require "mkmf"
 require "shellwords"
 
-# rmp.h and rmp_pprof.h live at the repository root; a built gem carries
-# copies next to this file (the Rakefile copies them in). The root wins when
-# it has them, so a stale copy left here by a gem build never shadows it.
-here = __dir__
-header_dir = [File.expand_path("../../..", here), here].find do |dir|
-  File.exist?(File.join(dir, "rmp.h")) && File.exist?(File.join(dir, "rmp_pprof.h"))
-end
-abort "ruby_memprofiler_pprof: rmp.h and rmp_pprof.h not found in #{here} or the repository root" unless header_dir
+# rmp.h and rmp_pprof.h live at the top of the tree, two directories above
+# this one: the repository root in a checkout (and a Bundler git: or path:
+# source), the gem's own directory once installed (the root gemspec packs
+# them there).
+header_dir = File.expand_path("../../..", __dir__)
+missing = %w[rmp.h rmp_pprof.h].reject { |f| File.file?(File.join(header_dir, f)) }
+abort "ruby_memprofiler_pprof: #{missing.join(' and ')} not found in #{header_dir}" unless missing.empty?
 # A quoted #include searches the source dir before any -I, so the sources
 # include the chosen copies by absolute path.
 $INCFLAGS = "-I#{header_dir.shellescape} #{$INCFLAGS}"

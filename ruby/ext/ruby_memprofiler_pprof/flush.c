@@ -115,7 +115,7 @@ VALUE rmp_ext_flush(rmp_collector *c) {
   c->flushes++;
   if (a.status != RMP_OK) {
     rmp_buf_free(&a.out);
-    rb_raise(rb_eRuntimeError, "ruby_memprofiler_pprof: encoding failed: %s", rmp_status_str(a.status));
+    rb_raise(rmp_ext_eError, "ruby_memprofiler_pprof: encoding failed: %s", rmp_status_str(a.status));
   }
   c->last_bytes = a.out.len;
   /* The profile String is ours, not the app's; if it cannot be allocated,

@@ -27,7 +27,7 @@ void rmp_ext_hooks_init(void) {
   rmp_mark_main_ractor();
   rmp_job = rb_postponed_job_preregister(0, rmp_ext_postponed_job, NULL);
   if (rmp_job == POSTPONED_JOB_HANDLE_INVALID)
-    rb_raise(rb_eRuntimeError, "ruby_memprofiler_pprof: no postponed job slot left");
+    rb_raise(rmp_ext_eError, "ruby_memprofiler_pprof: no postponed job slot left");
 }
 #else
 static void rmp_trigger_job(void) { rb_postponed_job_register_one(0, rmp_ext_postponed_job, NULL); }

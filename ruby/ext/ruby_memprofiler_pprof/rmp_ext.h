@@ -103,6 +103,8 @@ typedef struct rmp_collector {
 /* The running collector (at most one), which the postponed job uses: the
  * job can outlive the collector that registered it. */
 extern rmp_collector *rmp_ext_running;
+/* MemprofilerPprof::Error (errors.rb), raised for run-time failures. */
+extern VALUE rmp_ext_eError;
 extern uint64_t rmp_ext_fork_gen;
 
 /* Wall clock in ns: the vDSO answers, no syscall and no allocation, so it

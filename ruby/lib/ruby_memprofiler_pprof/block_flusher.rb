@@ -6,10 +6,29 @@ module MemprofilerPprof
   # Calls collector.flush every `interval` seconds on a background thread and
   # hands the pprof String to `on_flush`. #stop! flushes one last time so the
   # final interval is not lost, and a flusher still running when the process
-  # exits is stopped then.
+  # exits is stopped then. A flusher that was created but never started
+  # warns once at exit, since it wrote nothing.
+  #
+  # @example
+  #   flusher = MemprofilerPprof::BlockFlusher.new(collector, interval: 15,
+  #                                               on_flush: ->(pprof) { upload(pprof) })
+  #   flusher.start!
   class BlockFlusher
-    attr_reader :collector, :interval, :on_flush, :logger
+    # @return [Collector] the collector whose #flush is called
+    attr_reader :collector
+    # @return [Numeric] seconds between flushes
+    attr_reader :interval
+    # @return [#call] receives each profile, a gzipped pprof (binary String)
+    attr_reader :on_flush
+    # @return [Logger, #error, nil] where failed flushes are reported; nil writes to $stderr
+    attr_reader :logger
 
+    # @param collector [Collector] the collector to flush (anything with #flush)
+    # @param interval [Numeric] seconds between flushes, finite and > 0
+    # @param on_flush [#call] called with each profile; an exception it raises is
+    #   logged, never raised into the app
+    # @param logger [Logger, #error, nil] where failed flushes are reported
+    # @raise [ArgumentError] for a bad interval or an on_flush without #call
     def initialize(collector, interval: 30, on_flush:, logger: nil)
       @interval = self.class.validate_interval(interval)
       raise ArgumentError, "on_flush must respond to #call, got #{on_flush.inspect}" unless on_flush.respond_to?(:call)
@@ -24,8 +43,12 @@ module MemprofilerPprof
       @wakeup = ConditionVariable.new
       # Serialises the thread's flushes with the final one in #stop!.
       @flush_mutex = Mutex.new
+      self.class.track_unstarted(self, self.class)
     end
 
+    # @param interval [Object] the value to check
+    # @return [Numeric] interval, when it is a finite number of seconds > 0
+    # @raise [ArgumentError] otherwise, naming the value
     def self.validate_interval(interval)
       ok = interval.is_a?(Numeric) && interval.real? && interval.to_f.finite? && interval.positive?
       raise ArgumentError, "interval must be a finite number of seconds > 0, got #{interval.inspect}" unless ok
@@ -33,11 +56,16 @@ module MemprofilerPprof
       interval
     end
 
+    # @return [Boolean] whether this process's flusher thread is running
     def running?
       @mutex.synchronize { thread_alive_here? }
     end
 
+    # Starts the background thread; the first flush comes one interval later.
+    # Starting a running flusher does nothing.
+    # @return [self]
     def start!
+      self.class.started(self)
       @mutex.synchronize do
         return self if thread_alive_here?
 
@@ -51,6 +79,7 @@ module MemprofilerPprof
 
     # Stops the thread, waits for it (an in-progress flush completes), then
     # flushes once more from the calling thread. A no-op unless started.
+    # @return [self]
     def stop!
       thread = nil
       @mutex.synchronize do
@@ -68,6 +97,10 @@ module MemprofilerPprof
       self
     end
 
+    # Starts the flusher, runs the block, then stops it (flushing once more),
+    # even if the block raises.
+    # @yield the code to profile
+    # @return [Object] the block's value
     def run
       start!
       begin
@@ -79,6 +112,8 @@ module MemprofilerPprof
 
     # Called in a forked child: the parent's thread did not survive the fork,
     # so a flusher that was running in the parent starts a fresh one here.
+    # @api private
+    # @return [self]
     def restart_after_fork!
       return self if @pid.nil? || @pid == Process.pid
 
@@ -94,8 +129,34 @@ module MemprofilerPprof
 
     @registry = {}
     @registry_mutex = Mutex.new
+    # object_id => [class name, where it was created] of each flusher not yet
+    # started; ids, so that an abandoned flusher can still be collected.
+    @unstarted = {}
 
     class << self
+      # Notes a new flusher, to warn at exit if it never starts.
+      # @api private
+      # @param flusher [Object] the flusher (only its object_id is kept)
+      # @param kind [Class] the class the user made, named in the warning
+      # @return [void]
+      def track_unstarted(flusher, kind)
+        where = caller_locations.find { |l| !l.path.to_s.start_with?(__dir__) }
+        @registry_mutex.synchronize do
+          @unstarted[flusher.object_id] = [kind.name, where&.then { |l| "#{l.path}:#{l.lineno}" }]
+          install_at_exit
+        end
+      end
+
+      # @api private
+      # @param flusher [Object] a flusher that is starting
+      # @return [void]
+      def started(flusher)
+        @registry_mutex.synchronize { @unstarted.delete(flusher.object_id) }
+      end
+
+      # @api private
+      # @param flusher [BlockFlusher] a flusher that started
+      # @return [void]
       def register(flusher)
         @registry_mutex.synchronize do
           @registry[flusher.object_id] = flusher
@@ -103,31 +164,55 @@ module MemprofilerPprof
         end
       end
 
+      # @api private
+      # @param flusher [BlockFlusher] a flusher that stopped
+      # @return [void]
       def unregister(flusher)
         @registry_mutex.synchronize { @registry.delete(flusher.object_id) }
       end
 
       # Stops every running flusher, each flushing its last interval.
+      # @return [void]
       def stop_all!
         @registry_mutex.synchronize { @registry.values }.each(&:stop!)
       end
 
+      # The after-fork hook: restarts in the child each flusher that ran in
+      # the parent. A child does not repeat the parent's never-started warning.
+      # @api private
+      # @return [void]
       def restart_all_after_fork!
         @registry_mutex = Mutex.new
+        @unstarted.clear
         @registry.values.each(&:restart_after_fork!)
       end
     end
 
-    # The first start! installs it, usually before the app's own at_exit
+    # The first flusher installs it, usually before the app's own at_exit
     # blocks, so it runs after them and what they allocate is in the last
     # profile. A forked child inherits it and flushes its own last interval.
     def self.install_at_exit
       return if @at_exit_installed
 
       @at_exit_installed = true
-      at_exit { stop_all! }
+      at_exit do
+        stop_all!
+        warn_unstarted
+      end
     end
     private_class_method :install_at_exit
+
+    # One warning for all of them: the README's snippet once left out
+    # start!, and such a flusher silently writes nothing.
+    def self.warn_unstarted
+      never = @registry_mutex.synchronize { @unstarted.values }
+      return if never.empty?
+
+      list = never.map { |kind, where| where ? "#{kind} created at #{where}" : kind }.join(", ")
+      warn "ruby_memprofiler_pprof: #{never.size} flusher(s) created but never started, so they wrote no " \
+           "profiles: #{list}. Call #start! (or #run) on them."
+    end
+    private_class_method :warn_unstarted
 
     private
 

@@ -12,14 +12,29 @@ module MemprofilerPprof
   #   %{index}     0, 1, 2, ... counting this process's files
   #   %%           a literal %
   # Each file is written under a temporary name in the same directory, fsynced,
-  # then renamed, so a reader never sees a partial profile.
+  # then renamed, so a reader never sees a partial profile. Directories are
+  # created as needed. It runs on a {BlockFlusher}, so it behaves as one:
+  # #stop! and exit write the last interval, and a FileFlusher that is never
+  # started warns once at exit.
+  #
+  # @example
+  #   MemprofilerPprof::FileFlusher.new(collector, pattern: "tmp/mem-%{pid}-%{index}.pprof").start!
   class FileFlusher
+    # The keys a pattern may use.
     KEYS = %w[pid isotime unixtime index].freeze
+    # The pattern used when none is given (also the wrapper's default).
     DEFAULT_PATTERN = "tmp/profiles/mem-%{pid}-%{isotime}.pprof"
+    # Ends the name of a file still being written.
     TEMP_SUFFIX = ".tmp"
 
+    # @return [String] the path template, see the class documentation
     attr_reader :pattern
 
+    # @param collector [Collector] the collector to flush
+    # @param pattern [String] the path template for the files
+    # @param interval [Numeric] seconds between files, finite and > 0
+    # @param logger [Logger, #error, nil] where failed writes are reported; nil writes to $stderr
+    # @raise [ArgumentError] for a bad pattern or interval, naming it
     def initialize(collector, pattern: DEFAULT_PATTERN, interval: 30, logger: nil)
       @pattern = self.class.validate_pattern(pattern)
       @index = 0
@@ -27,8 +42,14 @@ module MemprofilerPprof
       @index_mutex = Mutex.new
       @block_flusher = BlockFlusher.new(collector, interval: interval, logger: logger,
                                                    on_flush: method(:write_profile))
+      # The never-started warning names what the user made.
+      BlockFlusher.track_unstarted(@block_flusher, self.class)
     end
 
+    # @param pattern [Object] the value to check
+    # @return [String] pattern, when it is a usable path template
+    # @raise [ArgumentError] for a non-String, an empty pattern, a directory
+    #   (trailing "/"), an unknown key or a stray "%", naming the problem
     def self.validate_pattern(pattern)
       raise ArgumentError, "pattern must be a String, got #{pattern.inspect}" unless pattern.is_a?(String)
       raise ArgumentError, "pattern must not be empty" if pattern.empty?
@@ -41,6 +62,10 @@ module MemprofilerPprof
       pattern
     end
 
+    # @param pattern [String] a path template
+    # @param values [Hash{Symbol=>Object}] a value for each of {KEYS}
+    # @return [String] the pattern with every key replaced
+    # @raise [ArgumentError] for an unknown key or a stray "%"
     def self.expand(pattern, values)
       pattern.gsub(/%(%|\{([^{}]*)\}|\{|)/) do
         whole = Regexp.last_match(0)
@@ -60,26 +85,41 @@ module MemprofilerPprof
       end
     end
 
+    # @return [Collector] the collector whose profiles are written
     def collector = @block_flusher.collector
+    # @return [Numeric] seconds between files
     def interval = @block_flusher.interval
+    # @return [Logger, #error, nil] where failed writes are reported
     def logger = @block_flusher.logger
+    # @return [Boolean] whether this process's flusher thread is running
     def running? = @block_flusher.running?
 
+    # Starts writing a file every interval (see {BlockFlusher#start!}).
+    # @return [self]
     def start!
       @block_flusher.start!
       self
     end
 
+    # Stops, writing the last interval's file (see {BlockFlusher#stop!}).
+    # @return [self]
     def stop!
       @block_flusher.stop!
       self
     end
 
+    # Starts, runs the block, then stops (see {BlockFlusher#run}).
+    # @yield the code to profile
+    # @return [Object] the block's value
     def run(&block)
       @block_flusher.run(&block)
     end
 
-    # The path the next file would get (without consuming an index).
+    # The path a file would get (without consuming an index).
+    # @param index [Integer] the value of the index key
+    # @param time [Time] the time for the isotime and unixtime keys
+    # @param pid [Integer] the value of the pid key
+    # @return [String] the expanded path
     def path_for(index:, time: Time.now, pid: Process.pid)
       self.class.expand(@pattern,
                         pid: pid,

@@ -7,6 +7,8 @@ module MemprofilerPprof
   unless respond_to?(:after_fork_child_hooks)
     @after_fork_child_hooks = []
 
+    # @api private
+    # @return [Array<#call>] the callables run in a new child process, in order
     def self.after_fork_child_hooks
       @after_fork_child_hooks
     end
@@ -15,6 +17,8 @@ module MemprofilerPprof
   # Runs in every new child process: the running collector reseeds its
   # sampler (when the C extension is loaded), then each hook runs; a hook
   # that raises is reported and does not stop the others.
+  # @api private
+  # @return [void]
   def self.after_fork_child!
     Collector._after_fork_child if defined?(Collector) && Collector.respond_to?(:_after_fork_child)
     after_fork_child_hooks.each do |hook|
@@ -26,7 +30,10 @@ module MemprofilerPprof
 
   # Every fork path (fork, Process.fork, IO.popen("-")) goes through
   # Process._fork, from Ruby 3.1.
+  # @api private
   module ForkHook
+    # Process._fork, then {MemprofilerPprof.after_fork_child!} in the child.
+    # @return [Integer] the child's pid in the parent, 0 in the child
     def _fork
       pid = super
       MemprofilerPprof.after_fork_child! if pid.zero?
@@ -37,7 +44,10 @@ module MemprofilerPprof
   # Process.daemon forks in C without going through Process._fork (checked
   # on Ruby 3.1.2), so a daemonised app would lose its flusher thread. Hooks
   # must therefore tolerate running twice in one child.
+  # @api private
   module DaemonHook
+    # Process.daemon, then {MemprofilerPprof.after_fork_child!} in the daemon.
+    # @return [0]
     def daemon(*args)
       result = super
       MemprofilerPprof.after_fork_child!

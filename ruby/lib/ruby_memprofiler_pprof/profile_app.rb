@@ -14,10 +14,21 @@ end
 require "ruby_memprofiler_pprof/profile_app_config"
 
 module MemprofilerPprof
+  # What the ruby_memprofiler_pprof_profile wrapper loads into the app
+  # (through RUBYOPT): a {Collector} and a {FileFlusher} configured from the
+  # RUBY_MEMPROFILER_PPROF_* variables ({VARIABLES}), started before any
+  # application code and stopped at exit, after the app's own at_exit blocks.
   module ProfileApp
     class << self
-      attr_reader :collector, :flusher
+      # @return [Collector, nil] the app's collector, once booted
+      attr_reader :collector
+      # @return [FileFlusher, nil] the app's flusher, once booted
+      attr_reader :flusher
 
+      # Reads the settings, starts the collector and flusher. An invalid
+      # setting stops the process (exit status 1) with a message naming it.
+      # @param env [Hash{String=>String}] the environment to read
+      # @return [void]
       def boot!(env = ENV)
         return if @booted # loaded twice through different load paths
 
@@ -26,7 +37,7 @@ module MemprofilerPprof
         begin
           require "ruby_memprofiler_pprof"
         rescue LoadError => e
-          raise ConfigError, "cannot load the extension (#{e.message}); is the gem built for this Ruby?"
+          raise ConfigError, e.message.delete_prefix("ruby_memprofiler_pprof: ") # says how to build it
         end
         @collector = build_collector(config, env)
         @flusher = FileFlusher.new(@collector, pattern: config[:file_pattern], interval: config[:interval])
@@ -44,6 +55,7 @@ module MemprofilerPprof
       # Like every other, it counts what was alive as of the last GC: a GC
       # forced here would measure the app's teardown, and a series would
       # end in a drop that hides the growth before it.
+      # @return [void]
       def shutdown!
         @flusher&.stop!
         @collector.stop! if @collector&.running?

@@ -1,17 +1,21 @@
 # frozen_string_literal: true
 
 require "ruby_memprofiler_pprof/collector_defaults"
+require "ruby_memprofiler_pprof/errors"
 
 module MemprofilerPprof
   module ProfileApp
     # Raised with every invalid variable's message, one per line.
-    class ConfigError < StandardError; end
+    class ConfigError < Error; end
 
+    # A decimal number as the variables take it (no hex, no underscores).
     DECIMAL = /\A[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\z/.freeze
+    # A decimal integer, optionally with a leading +.
     POSITIVE_INTEGER = /\A\+?\d+\z/.freeze
-    MAX_COUNT = 0xFFFF_FFFF # the Collector's limit
+    # The largest count a variable takes (the Collector's limit).
+    MAX_COUNT = 0xFFFF_FFFF
 
-    # env var => [setting, kind, default]. The wrapper samples every
+    # Each variable's setting, kind and default. The wrapper samples every
     # allocation by default (a Collector made in code samples 1%); the
     # other defaults are the Collector's.
     VARIABLES = {
@@ -29,9 +33,11 @@ module MemprofilerPprof
 
     module_function
 
-    # Returns {setting => value} from `env`, or raises ConfigError naming
-    # each bad variable and its value. Unset means default; set-but-empty is
+    # Reads every setting from `env`. Unset means default; set-but-empty is
     # an error, since it is more likely a templating mistake than a choice.
+    # @param env [Hash{String=>String}] the environment to read
+    # @return [Hash{Symbol=>Object}] each setting of {VARIABLES}
+    # @raise [ConfigError] naming every invalid variable and its value
     def parse_env(env)
       errors = []
       config = {}
@@ -53,6 +59,11 @@ module MemprofilerPprof
       config
     end
 
+    # Parses one variable's text.
+    # @param kind [Symbol] :fraction, :seconds, :count, :flag or :pattern
+    # @param raw [String] the variable's text
+    # @return [Array(Object, nil), Array(nil, String)] the value and nil, or
+    #   nil and what is wrong with the text
     def parse_value(kind, raw)
       s = raw.strip
       case kind
@@ -95,6 +106,8 @@ module MemprofilerPprof
     end
 
     # Float() alone accepts hex, underscores and "1e400" (=> Infinity).
+    # @param s [String] the text
+    # @return [Float, nil] its finite value, or nil
     def parse_decimal(s)
       return nil unless DECIMAL.match?(s)
 
