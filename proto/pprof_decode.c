@@ -50,8 +50,10 @@ static bool on_sample(void *ctx, const uint64_t *locs, size_t nlocs, const int64
 }
 
 static bool on_mapping(void *ctx, const perftools_profiles_Mapping *m) {
-  (void)m;
-  ((dctx *)ctx)->p->nmappings++;
+  dctx *c = ctx;
+  pprof_mapping r = {m->id, m->memory_start, m->memory_limit, m->file_offset, m->filename, m->build_id,
+                     m->has_functions, m->has_filenames, m->has_line_numbers, m->has_inline_frames};
+  PPROF_PUSH(c->p->mappings, c->p->nmappings, c->p->mappings_cap, r);
   return true;
 }
 
@@ -117,7 +119,16 @@ static const char *validate(pprof_profile *p) {
     if (!str_ok(p, l->key) || !str_ok(p, l->str) || !str_ok(p, l->num_unit))
       return "a label's string index is out of range";
   }
+  for (uint32_t i = 0; i < p->nmappings; i++) {
+    const pprof_mapping *m = &p->mappings[i];
+    if (m->id == 0) return "a mapping has id 0";
+    if (pprof_find_mapping(p, m->id) != m) return "two mappings share an id";
+    if (!str_ok(p, m->filename) || !str_ok(p, m->build_id)) return "a mapping's string index is out of range";
+  }
   if (pprof_index(p, &why) != 0) return why;
+  for (uint32_t i = 0; i < p->nlocations; i++)
+    if (p->locations[i].mapping_id && !pprof_find_mapping(p, p->locations[i].mapping_id))
+      return "a location names a missing mapping";
   for (uint32_t i = 0; i < p->nlines; i++)
     if (!pprof_find_function(p, p->lines[i].function_id)) return "a location's line names a missing function";
   for (uint32_t i = 0; i < p->nlocation_ids; i++)

@@ -12,6 +12,7 @@ void pprof_profile_init(pprof_profile *p) { memset(p, 0, sizeof *p); }
 void pprof_profile_free(pprof_profile *p) {
   pprof_strings_free(&p->strings);
   free(p->types);
+  free(p->mappings);
   free(p->functions);
   free(p->locations);
   free(p->lines);
@@ -212,18 +213,44 @@ uint64_t pprof_add_function(pprof_profile *p, const char *name, const char *sys,
   return f.id;
 }
 
-uint64_t pprof_add_location(pprof_profile *p, const pprof_line *lines, uint32_t n, uint64_t address) {
-  uint64_t h = pprof_hash_bytes(lines, n * sizeof *lines, 2 + address);
+static int same_mapping(const pprof_mapping *a, const pprof_mapping *b) {
+  return a->memory_start == b->memory_start && a->memory_limit == b->memory_limit &&
+         a->file_offset == b->file_offset && a->filename == b->filename && a->build_id == b->build_id &&
+         a->has_functions == b->has_functions && a->has_filenames == b->has_filenames &&
+         a->has_line_numbers == b->has_line_numbers && a->has_inline_frames == b->has_inline_frames;
+}
+
+/* Few mappings per profile (RMP writes one): a linear search will do. */
+uint64_t pprof_add_mapping(pprof_profile *p, const pprof_mapping *m) {
+  for (uint32_t i = 0; i < p->nmappings; i++)
+    if (same_mapping(&p->mappings[i], m)) return p->mappings[i].id;
+  pprof_mapping c = *m;
+  c.id = p->nmappings + 1;
+  PPROF_PUSH(p->mappings, p->nmappings, p->mappings_cap, c);
+  return c.id;
+}
+
+const pprof_mapping *pprof_find_mapping(const pprof_profile *p, uint64_t id) {
+  for (uint32_t i = 0; i < p->nmappings; i++)
+    if (p->mappings[i].id == id) return &p->mappings[i];
+  return NULL;
+}
+
+uint64_t pprof_add_location(pprof_profile *p, uint64_t mapping_id, const pprof_line *lines, uint32_t n,
+                            uint64_t address) {
+  uint64_t h = pprof_hash_bytes(lines, n * sizeof *lines, 2 + address + (mapping_id << 32));
   int found;
   uint32_t *slot = pprof_map_put(&p->location_by_content, h, &found);
   if (found) {
     const pprof_location *o = &p->locations[*slot];
-    if (o->nlines == n && o->address == address && memcmp(p->lines + o->line_off, lines, n * sizeof *lines) == 0)
+    if (o->nlines == n && o->address == address && o->mapping_id == mapping_id &&
+        memcmp(p->lines + o->line_off, lines, n * sizeof *lines) == 0)
       return o->id;
   }
   pprof_location l;
   memset(&l, 0, sizeof l);
   l.id = p->nlocations + 1;
+  l.mapping_id = mapping_id;
   l.address = address;
   l.line_off = p->nlines;
   l.nlines = n;

@@ -2,8 +2,9 @@
  * (profile.Merge): sample types must match; time follows its rule (below),
  * durations add up, period is the largest, comments are kept once each,
  * identical samples (same stack, same labels) are summed and all-zero
- * samples dropped. Mappings are not carried over (Ruby profiles have none);
- * a location's address is kept. */
+ * samples dropped. Equal mappings (same file, addresses and flags) become
+ * one, so RMP's one mapping per profile stays one; a location keeps its
+ * mapping and address. */
 #include "report.h"
 
 #include <stdlib.h>
@@ -31,6 +32,16 @@ static int cmp_label(const void *a, const void *b) {
   return (x->num_unit > y->num_unit) - (x->num_unit < y->num_unit);
 }
 
+/* p's mapping `id` as m's; 0 (none) stays 0. */
+static uint64_t fold_mapping(pprof_profile *m, const pprof_profile *p, uint64_t id) {
+  const pprof_mapping *x = id ? pprof_find_mapping(p, id) : NULL;
+  if (!x) return 0;
+  pprof_mapping c = *x;
+  c.filename = copy_str(m, p, x->filename);
+  c.build_id = copy_str(m, p, x->build_id);
+  return pprof_add_mapping(m, &c);
+}
+
 static void fold(pprof_profile *m, const pprof_profile *p) {
   pprof_map fnmap = {0}, locmap = {0};
   for (uint32_t i = 0; i < p->nfunctions; i++) {
@@ -50,7 +61,8 @@ static void fold(pprof_profile *m, const pprof_profile *p) {
       lines[k].line = p->lines[l->line_off + k].line;
     }
     int found;
-    *pprof_map_put(&locmap, l->id, &found) = (uint32_t)pprof_add_location(m, lines, l->nlines, l->address);
+    uint64_t mapping = fold_mapping(m, p, l->mapping_id);
+    *pprof_map_put(&locmap, l->id, &found) = (uint32_t)pprof_add_location(m, mapping, lines, l->nlines, l->address);
   }
   uint64_t *locs = NULL;
   pprof_label *labs = NULL;
