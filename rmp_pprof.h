@@ -11,7 +11,7 @@
  *
  *   The common case, a gzipped profile in memory:
  *       rmp_buf out = {0};
- *       rmp_pprof_opts opts = {0};  opts.pid = getpid();
+ *       rmp_pprof_opts opts = {0};  opts.pid = getpid();  opts.program = argv[0];
  *       if (rmp_pprof_encode_gzip(&snap, &opts, &out) == RMP_OK)
  *           fwrite(out.data, 1, out.len, f);
  *       rmp_buf_free(&out);
@@ -58,8 +58,8 @@
  *
  * ORDER
  *   sample_type, samples (sorted by stack id, class, age), mapping,
- *   locations, functions, string_table, time/duration, period_type/period, comments
- *   (packed), default_sample_type. The same snapshot always encodes to the
+ *   locations, functions, string_table, time/duration, period_type/period,
+ *   comments (packed), default_sample_type. The same snapshot always encodes to the
  *   same bytes.
  *
  * MEMORY

@@ -119,16 +119,12 @@ static const char *validate(pprof_profile *p) {
     if (!str_ok(p, l->key) || !str_ok(p, l->str) || !str_ok(p, l->num_unit))
       return "a label's string index is out of range";
   }
-  for (uint32_t i = 0; i < p->nmappings; i++) {
-    const pprof_mapping *m = &p->mappings[i];
-    if (m->id == 0) return "a mapping has id 0";
-    if (pprof_find_mapping(p, m->id) != m) return "two mappings share an id";
-    if (!str_ok(p, m->filename) || !str_ok(p, m->build_id)) return "a mapping's string index is out of range";
-  }
+  for (uint32_t i = 0; i < p->nmappings; i++)
+    if (!str_ok(p, p->mappings[i].filename) || !str_ok(p, p->mappings[i].build_id))
+      return "a mapping's string index is out of range";
+  /* A location naming a missing mapping is accepted, as Go's parser
+   * does (it reads as none). */
   if (pprof_index(p, &why) != 0) return why;
-  for (uint32_t i = 0; i < p->nlocations; i++)
-    if (p->locations[i].mapping_id && !pprof_find_mapping(p, p->locations[i].mapping_id))
-      return "a location names a missing mapping";
   for (uint32_t i = 0; i < p->nlines; i++)
     if (!pprof_find_function(p, p->lines[i].function_id)) return "a location's line names a missing function";
   for (uint32_t i = 0; i < p->nlocation_ids; i++)

@@ -55,10 +55,10 @@ typedef struct pprof_profile {
   /* Indexes. By id (pprof_index): id -> array index, or id -> index + 1
    * in a plain array when ids are dense. By content, as samples, functions
    * and locations are added: hash -> index, samples chained in sample_next. */
-  pprof_map function_index, location_index;
+  pprof_map mapping_index, function_index, location_index;
   uint32_t *function_direct, *location_direct;
   uint64_t function_direct_n, location_direct_n;
-  pprof_map sample_index, function_by_content, location_by_content;
+  pprof_map sample_index, function_by_content, location_by_content, mapping_by_content;
   uint32_t *sample_next;
   uint32_t sample_next_cap;
 } pprof_profile;
@@ -80,6 +80,7 @@ int pprof_index(pprof_profile *p, const char **why);
 /* By id, after pprof_index; NULL when there is none. */
 const pprof_function *pprof_find_function(const pprof_profile *p, uint64_t id);
 const pprof_location *pprof_find_location(const pprof_profile *p, uint64_t id);
+const pprof_mapping *pprof_find_mapping(const pprof_profile *p, uint64_t id);
 /* String idx ("" when out of range) and its length in bytes. */
 const char *pprof_str(const pprof_profile *p, int64_t idx);
 size_t pprof_str_len(const pprof_profile *p, int64_t idx);
@@ -97,7 +98,6 @@ uint64_t pprof_add_function(pprof_profile *p, const char *name, const char *sys,
                             int64_t start_line);
 /* m's strings are p's; equal mappings share an id. */
 uint64_t pprof_add_mapping(pprof_profile *p, const pprof_mapping *m);
-const pprof_mapping *pprof_find_mapping(const pprof_profile *p, uint64_t id);
 uint64_t pprof_add_location(pprof_profile *p, uint64_t mapping_id, const pprof_line *lines, uint32_t n,
                             uint64_t address);
 void pprof_add_type(pprof_profile *p, const char *type, const char *unit);

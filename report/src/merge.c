@@ -32,18 +32,15 @@ static int cmp_label(const void *a, const void *b) {
   return (x->num_unit > y->num_unit) - (x->num_unit < y->num_unit);
 }
 
-/* p's mapping `id` as m's; 0 (none) stays 0. */
-static uint64_t fold_mapping(pprof_profile *m, const pprof_profile *p, uint64_t id) {
-  const pprof_mapping *x = id ? pprof_find_mapping(p, id) : NULL;
-  if (!x) return 0;
-  pprof_mapping c = *x;
-  c.filename = copy_str(m, p, x->filename);
-  c.build_id = copy_str(m, p, x->build_id);
-  return pprof_add_mapping(m, &c);
-}
-
 static void fold(pprof_profile *m, const pprof_profile *p) {
-  pprof_map fnmap = {0}, locmap = {0};
+  pprof_map mapmap = {0}, fnmap = {0}, locmap = {0};
+  for (uint32_t i = 0; i < p->nmappings; i++) {
+    pprof_mapping c = p->mappings[i];
+    int found;
+    c.filename = copy_str(m, p, c.filename);
+    c.build_id = copy_str(m, p, c.build_id);
+    *pprof_map_put(&mapmap, p->mappings[i].id, &found) = (uint32_t)pprof_add_mapping(m, &c);
+  }
   for (uint32_t i = 0; i < p->nfunctions; i++) {
     const pprof_function *f = &p->functions[i];
     int found;
@@ -61,8 +58,9 @@ static void fold(pprof_profile *m, const pprof_profile *p) {
       lines[k].line = p->lines[l->line_off + k].line;
     }
     int found;
-    uint64_t mapping = fold_mapping(m, p, l->mapping_id);
-    *pprof_map_put(&locmap, l->id, &found) = (uint32_t)pprof_add_location(m, mapping, lines, l->nlines, l->address);
+    /* a missing mapping reads as none, as in Go's parser */
+    const uint32_t *mapping = l->mapping_id ? pprof_map_get(&mapmap, l->mapping_id) : NULL;
+    *pprof_map_put(&locmap, l->id, &found) = (uint32_t)pprof_add_location(m, mapping ? *mapping : 0, lines, l->nlines, l->address);
   }
   uint64_t *locs = NULL;
   pprof_label *labs = NULL;
@@ -89,6 +87,7 @@ static void fold(pprof_profile *m, const pprof_profile *p) {
   free(lines);
   free(locs);
   free(labs);
+  pprof_map_free(&mapmap);
   pprof_map_free(&fnmap);
   pprof_map_free(&locmap);
 }

@@ -149,7 +149,8 @@ int pc_check_profile(const pc_case *c, const pc_model *m, const pprof_profile *p
   for (i = 0; i < p->nlocations; i++) {
     const pprof_location *l = &p->locations[i];
     CK_EXPECT(l->nlines == 1, "location %llu has %u lines", (unsigned long long)l->id, l->nlines);
-    CK_EXPECT(l->mapping_id == 1 && l->address == 0, "location %llu: mapping %llu, address %llu",
+    CK_EXPECT(l->mapping_id == 1 && pprof_find_mapping(p, 1) == p->mappings && l->address == 0,
+              "location %llu: mapping %llu, address %llu",
               (unsigned long long)l->id, (unsigned long long)l->mapping_id, (unsigned long long)l->address);
   }
 
