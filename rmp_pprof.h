@@ -59,8 +59,8 @@
  * ORDER
  *   sample_type, samples (sorted by stack id, class, age), mapping,
  *   locations, functions, string_table, time/duration, period_type/period,
- *   comments (packed), default_sample_type. The same snapshot always encodes to the
- *   same bytes.
+ *   comments (packed), default_sample_type. The same snapshot always
+ *   encodes to the same bytes.
  *
  * MEMORY
  *   Output leaves through the sink as it is produced, in 32 KiB chunks.

@@ -37,11 +37,11 @@ void rmp_ext_hooks_init(void) { rmp_mark_main_ractor(); }
 /* The main thread's dummy top-level frame, or Qfalse while unknown.
  * Below the main script's own <main> (an iseq whose frames carry their
  * line), Ruby keeps a placeholder iseq, also labelled <main>, whose path is
- * the script as given on the command line and whose line is 0: Ruby's own
+ * the script as given on the command line and whose line is 0. Ruby's own
  * backtraces leave it out, and so does 3.3's rb_profile_frames, but 3.1's
- * reports it (3.2 not checked). Kept, it
- * ended every stack with a second <main>, as a function of its own (line
- * 0, the relative path). The hook drops it by identity: one compare. */
+ * reports it (3.2 not checked). Kept, it ended every stack with a second
+ * <main>, as a function of its own (line 0, the relative path). The hook
+ * drops it by identity: one compare. */
 static VALUE rmp_dummy_top = Qfalse;
 
 /* Called with the GVL from Ruby code (Init, start!) until found. Only on
