@@ -11,7 +11,7 @@
  *
  *   The common case, a gzipped profile in memory:
  *       rmp_buf out = {0};
- *       rmp_pprof_opts opts = {0};  opts.pid = getpid();
+ *       rmp_pprof_opts opts = {0};  opts.pid = getpid();  opts.program = argv[0];
  *       if (rmp_pprof_encode_gzip(&snap, &opts, &out) == RMP_OK)
  *           fwrite(out.data, 1, out.len, f);
  *       rmp_buf_free(&out);
@@ -37,12 +37,19 @@
  *                name is "") and "allocation_age" (numeric, unit "gcs"):
  *                the log2 bucket floor of rmp_age(epoch_now, epoch):
  *                0,1,2,4,8,...
+ *   mapping      one, id 1: has_functions, has_filenames and
+ *                has_line_numbers set (the names are already there, so
+ *                pprof tries no symbolization), filename opts->program
+ *                (pprof's "File:" header) or none when that is NULL or "".
  *   location     one per frame a written sample uses, id = frame id + 1,
- *                one Line each; function: one per function those use,
- *                id = func id + 1.
+ *                mapping 1, one Line each; function: one per function
+ *                those use, id = func id + 1. A function's system_name
+ *                is left empty (string 0) when it equals its name: see
+ *                rmp_pprof_emit_functions_.
  *   string_table the snapshot's strings at their own ids (so id 0 = ""),
- *                then the encoder's fixed strings. Invalid UTF-8 bytes
- *                become U+FFFD each; NULs are kept.
+ *                then the encoder's fixed strings, the comment lines and
+ *                opts->program. Invalid UTF-8 bytes become U+FFFD each;
+ *                NULs are kept.
  *   comments     rmp_version, sample_rate, allocation_retain_rate,
  *                heap_sample_probability, this interval's heap_thinnings,
  *                allocation_candidates, allocation_samples,
@@ -50,10 +57,10 @@
  *                nonzero), the scaling rule, then opts->comments.
  *
  * ORDER
- *   sample_type, samples (sorted by stack id, class, age), locations,
- *   functions, string_table, time/duration, period_type/period, comments
- *   (packed), default_sample_type. The same snapshot always encodes to the
- *   same bytes.
+ *   sample_type, samples (sorted by stack id, class, age), mapping,
+ *   locations, functions, string_table, time/duration, period_type/period,
+ *   comments (packed), default_sample_type. The same snapshot always
+ *   encodes to the same bytes.
  *
  * MEMORY
  *   Output leaves through the sink as it is produced, in 32 KiB chunks.
@@ -85,10 +92,14 @@ extern "C" {
  * value stops the encoding, which then returns RMP_ERR_SINK. */
 typedef int (*rmp_sink_fn)(void *ctx, const void *buf, size_t len);
 
+/* Zero-initialize it ({0} or memset): fields may be added at the end. */
 typedef struct rmp_pprof_opts {
   int64_t pid;                 /* 0 = unknown; else a comment "pid=<n>" */
   const char *const *comments; /* extra comment lines, may be NULL */
   size_t ncomments;
+  /* The Mapping's filename, naming the program (a Ruby process passes
+   * $PROGRAM_NAME); NULL or "" writes the Mapping without one. */
+  const char *program;
 } rmp_pprof_opts;
 
 /* Write snap as a raw (uncompressed) protobuf Profile. opts may be NULL.
@@ -165,13 +176,14 @@ extern "C" {
 /* Field numbers of profile.proto, named after Go's runtime/pprof
  * (src/runtime/pprof/proto.go: tagProfile_SampleType = 1 and so on), each
  * with its type. Every field of the messages written is listed, also those
- * rmp leaves out (mapping, drop_frames, keep_frames, a Location's
- * mapping_id, address and is_folded), so that no number goes unnamed. */
+ * rmp leaves out (drop_frames, keep_frames, a Location's address and
+ * is_folded, a Mapping's addresses and build_id), so that no number goes
+ * unnamed. */
 enum {
   /* message Profile */
   RMP_PB_PROFILE_SAMPLE_TYPE_ = 1,          /* repeated ValueType */
   RMP_PB_PROFILE_SAMPLE_ = 2,               /* repeated Sample */
-  RMP_PB_PROFILE_MAPPING_ = 3,              /* repeated Mapping (none written) */
+  RMP_PB_PROFILE_MAPPING_ = 3,              /* repeated Mapping (one written) */
   RMP_PB_PROFILE_LOCATION_ = 4,             /* repeated Location */
   RMP_PB_PROFILE_FUNCTION_ = 5,             /* repeated Function */
   RMP_PB_PROFILE_STRING_TABLE_ = 6,         /* repeated string */
@@ -198,6 +210,18 @@ enum {
   RMP_PB_LABEL_STR_ = 2,      /* int64 (string table index) */
   RMP_PB_LABEL_NUM_ = 3,      /* int64 */
   RMP_PB_LABEL_NUM_UNIT_ = 4, /* int64 (string table index) */
+
+  /* message Mapping */
+  RMP_PB_MAPPING_ID_ = 1,                /* uint64 */
+  RMP_PB_MAPPING_MEMORY_START_ = 2,      /* uint64 */
+  RMP_PB_MAPPING_MEMORY_LIMIT_ = 3,      /* uint64 */
+  RMP_PB_MAPPING_FILE_OFFSET_ = 4,       /* uint64 */
+  RMP_PB_MAPPING_FILENAME_ = 5,          /* int64 (string table index) */
+  RMP_PB_MAPPING_BUILD_ID_ = 6,          /* int64 (string table index) */
+  RMP_PB_MAPPING_HAS_FUNCTIONS_ = 7,     /* bool */
+  RMP_PB_MAPPING_HAS_FILENAMES_ = 8,     /* bool */
+  RMP_PB_MAPPING_HAS_LINE_NUMBERS_ = 9,  /* bool */
+  RMP_PB_MAPPING_HAS_INLINE_FRAMES_ = 10, /* bool */
 
   /* message Location */
   RMP_PB_LOCATION_ID_ = 1,         /* uint64 */
@@ -769,6 +793,29 @@ static void rmp_pprof_emit_samples_(rmp_pprof_enc_ *e) {
   }
 }
 
+/* The one Mapping every Location points to. */
+#define RMP_PPROF_MAPPING_ID_ 1u
+
+static int rmp_pprof_has_program_(const rmp_pprof_opts *opts) {
+  return opts && opts->program && opts->program[0];
+}
+
+/* mapping: the has_* flags say the locations already carry functions,
+ * files and lines, so pprof neither looks for a binary to symbolize nor
+ * prints "Main binary filename not available"; the filename (string
+ * `program`, 0 for none) is what its "File:" header and web page title
+ * show. No addresses: Ruby frames have none. */
+static void rmp_pprof_emit_mapping_(rmp_pprof_enc_ *e, uint64_t program) {
+  unsigned char b[32], *p = b;
+  p = rmp_pb_field_(p, RMP_PB_MAPPING_ID_, RMP_PPROF_MAPPING_ID_);
+  p = rmp_pb_field_(p, RMP_PB_MAPPING_FILENAME_, program);
+  p = rmp_pb_field_(p, RMP_PB_MAPPING_HAS_FUNCTIONS_, 1);
+  p = rmp_pb_field_(p, RMP_PB_MAPPING_HAS_FILENAMES_, 1);
+  p = rmp_pb_field_(p, RMP_PB_MAPPING_HAS_LINE_NUMBERS_, 1);
+  rmp_pb_emit_header_(&e->pb, RMP_PB_PROFILE_MAPPING_, (size_t)(p - b));
+  rmp_pb_emit_(&e->pb, b, (size_t)(p - b));
+}
+
 /* location: one per frame a sample uses, marking the functions used. */
 static void rmp_pprof_emit_locations_(rmp_pprof_enc_ *e) {
   const rmp_stacks *st = &e->snap->stacks;
@@ -779,6 +826,7 @@ static void rmp_pprof_emit_locations_(rmp_pprof_enc_ *e) {
     if (!(e->frame_used[f >> 3] & (1u << (f & 7)))) continue;
     fr = &st->frames[f];
     p = rmp_pb_field_(p, RMP_PB_LOCATION_ID_, (uint64_t)f + 1);
+    p = rmp_pb_field_(p, RMP_PB_LOCATION_MAPPING_ID_, RMP_PPROF_MAPPING_ID_);
     /* A frame naming no function (a corrupt snapshot) gets no Line rather
      * than a dangling function id. */
     if (fr->func < e->nfuncs) {
@@ -794,18 +842,30 @@ static void rmp_pprof_emit_locations_(rmp_pprof_enc_ *e) {
   }
 }
 
-/* function: one per function a location uses. */
+/* function: one per function a location uses.
+ * A system_name equal to the name is written as none (string 0). pprof
+ * takes a function whose system_name equals its name for one not yet
+ * demangled, runs it through its C++ demangler, and when that fails cuts
+ * what looks like template arguments or parameters: "<main>", "<top
+ * (required)>" and "block in <main>" lose their <...> and show as
+ * "<unknown>" or a bare "block in". A function with an empty system_name
+ * counts as demangled and keeps its name, also under -symbolize=force
+ * (which only restores a name from a non-empty system_name). An equal
+ * system_name says nothing the name does not, so nothing is lost. */
 static void rmp_pprof_emit_functions_(rmp_pprof_enc_ *e) {
   const rmp_stacks *st = &e->snap->stacks;
   uint32_t f;
   for (f = 0; f < e->nfuncs && e->pb.err == RMP_OK; f++) {
     unsigned char b[64], *p = b;
     const rmp_func *fn;
+    uint32_t name, sys;
     if (!(e->func_used[f >> 3] & (1u << (f & 7)))) continue;
     fn = &st->funcs[f];
+    name = rmp_pprof_str_(e, fn->name);
+    sys = rmp_pprof_str_(e, fn->system_name);
     p = rmp_pb_field_(p, RMP_PB_FUNCTION_ID_, (uint64_t)f + 1);
-    p = rmp_pb_field_(p, RMP_PB_FUNCTION_NAME_, rmp_pprof_str_(e, fn->name));
-    p = rmp_pb_field_(p, RMP_PB_FUNCTION_SYSTEM_NAME_, rmp_pprof_str_(e, fn->system_name));
+    p = rmp_pb_field_(p, RMP_PB_FUNCTION_NAME_, name);
+    p = rmp_pb_field_(p, RMP_PB_FUNCTION_SYSTEM_NAME_, sys == name ? 0 : sys);
     p = rmp_pb_field_(p, RMP_PB_FUNCTION_FILENAME_, rmp_pprof_str_(e, fn->file));
     p = rmp_pb_field_(p, RMP_PB_FUNCTION_START_LINE_, (uint64_t)(int64_t)fn->start_line);
     rmp_pb_emit_header_(&e->pb, RMP_PB_PROFILE_FUNCTION_, (size_t)(p - b));
@@ -836,6 +896,7 @@ static void rmp_pprof_emit_string_table_(rmp_pprof_enc_ *e, const rmp_pprof_comm
   for (i = 0; i < cm->n; i++) rmp_pprof_emit_cstr_(pb, RMP_PB_PROFILE_STRING_TABLE_, cm->line[i]);
   for (i = 0; opts && opts->comments && i < opts->ncomments && pb->err == RMP_OK; i++)
     rmp_pprof_emit_cstr_(pb, RMP_PB_PROFILE_STRING_TABLE_, opts->comments[i]);
+  if (rmp_pprof_has_program_(opts)) rmp_pprof_emit_cstr_(pb, RMP_PB_PROFILE_STRING_TABLE_, opts->program);
 }
 
 static uint64_t rmp_pprof_u2i_(uint64_t v) { return v > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : v; }
@@ -877,21 +938,27 @@ static void rmp_pprof_emit_default_sample_type_(rmp_pprof_enc_ *e) {
                             rmp_pprof_fixed_id_(e, RMP_PPROF_S_RETAINED_SIZE_));
 }
 
-/* The Profile, its fields in field-number order (no mapping, drop_frames
- * or keep_frames). The samples mark the frames they use, and the
+/* The Profile, its fields in field-number order (no drop_frames or
+ * keep_frames). The samples mark the frames they use, and the
  * locations the functions, so only those are written. */
 static void rmp_pprof_encode_body_(rmp_pprof_enc_ *e, const rmp_pprof_opts *opts) {
   rmp_pprof_comments_ cm;
+  uint64_t ncomments;
   rmp_pprof_builtin_comments_(e->snap, opts, &cm);
+  ncomments = cm.n + (opts && opts->comments ? opts->ncomments : 0);
 
   rmp_pprof_emit_sample_types_(e);
   rmp_pprof_emit_samples_(e);
+  /* the program's name is the string after the comment lines */
+  rmp_pprof_emit_mapping_(e, rmp_pprof_has_program_(opts)
+                                 ? rmp_pprof_fixed_id_(e, RMP_PPROF_S_NFIXED_) + ncomments
+                                 : 0);
   rmp_pprof_emit_locations_(e);
   rmp_pprof_emit_functions_(e);
   rmp_pprof_emit_string_table_(e, &cm, opts);
   rmp_pprof_emit_time_(e);
   rmp_pprof_emit_period_(e);
-  rmp_pprof_emit_comments_(e, cm.n + (opts && opts->comments ? opts->ncomments : 0));
+  rmp_pprof_emit_comments_(e, ncomments);
   rmp_pprof_emit_default_sample_type_(e);
   rmp_pb_flush_(&e->pb);
 }

@@ -50,7 +50,7 @@ static void rotate_and_check(rmp_fz *f, pm *m, rmp_profiler *p, uint64_t now) {
   rmp_buf out = {NULL, 0, 0};
   size_t prefix = rmp_fz_u8(f) % 5;
   for (size_t i = 0; i < prefix; i++) RMP_FZ_CHECK(rmp_buf_sink(&out, "gzip", 4) == 0);
-  rmp_pprof_opts opts = {(int64_t)rmp_fz_u32(f), NULL, 0};
+  rmp_pprof_opts opts = {(int64_t)rmp_fz_u32(f), NULL, 0, "fuzz_e2e"};
   uint8_t fault = rmp_fz_u8(f);
   if (fault >= 0xC0) rmp_fz_fail_in = fault & 0x3f;
   rmp_status st = rmp_pprof_encode_gzip(&snap, &opts, &out);

@@ -72,10 +72,15 @@ static void rotate_and_check(rmp_fz *f, pm *m, rmp_profiler *p, uint64_t now) {
   if (how & 0x40) snap.retain_rate = corrupt_rate(how >> 3, snap.retain_rate);
 
   static const char *const user[] = {"built by fuzz_encode", "\xff\xfe not utf-8 \xc3", "", "ok \xe2\x82\xac"};
+  static const char *const programs[] = {NULL, "fuzz_encode", "", "bin/\xff\xc3 not utf-8"};
   rmp_pprof_opts opts;
+  memset(&opts, 0, sizeof opts);
   opts.pid = (int64_t)rmp_fz_u64(f);
   opts.comments = user;
-  opts.ncomments = rmp_fz_u8(f) % 5;
+  /* One byte picks both, so older corpus inputs still read the same. */
+  uint8_t pick = rmp_fz_u8(f);
+  opts.ncomments = pick % 5;
+  opts.program = programs[(pick / 5) % 4];
   const rmp_pprof_opts *op = (how & 0x20) ? NULL : &opts;
   corrupt_weights(rmp_fz_u8(f), m, &snap);
 

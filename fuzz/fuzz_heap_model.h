@@ -470,10 +470,32 @@ RMP_FZ_NOCOV static void pm_check_header(const pm_expect *x, const pprof_profile
   RMP_FZ_CHECK((uint64_t)d->time_nanos == (x->start_ns > INT64_MAX ? INT64_MAX : x->start_ns));
   uint64_t dur = x->end_ns > x->start_ns ? x->end_ns - x->start_ns : 0;
   RMP_FZ_CHECK((uint64_t)d->duration_nanos == (dur > INT64_MAX ? INT64_MAX : dur));
-  RMP_FZ_CHECK(d->nmappings == 0 && d->drop_frames == 0 && d->keep_frames == 0);
+  RMP_FZ_CHECK(d->drop_frames == 0 && d->keep_frames == 0);
+  /* One mapping, id 1, with the names already in place, and the
+   * program's name (the last string) when the caller gave one. */
+  RMP_FZ_CHECK(d->nmappings == 1);
+  const pprof_mapping *mp = &d->mappings[0];
+  RMP_FZ_CHECK(mp->id == 1 && mp->has_functions && mp->has_filenames && mp->has_line_numbers);
+  RMP_FZ_CHECK(!mp->has_inline_frames && mp->memory_start == 0 && mp->memory_limit == 0 && mp->file_offset == 0);
+  RMP_FZ_CHECK(mp->build_id == 0);
+  const char *prog = x->opts && x->opts->program && x->opts->program[0] ? x->opts->program : NULL;
+  if (prog) {
+    RMP_FZ_CHECK(mp->filename == (int64_t)d->strings.count - 1);
+    RMP_FZ_CHECK(pm_str_is(d, mp->filename, (const unsigned char *)prog, strlen(prog)));
+  } else {
+    RMP_FZ_CHECK(mp->filename == 0);
+  }
 }
 
-/* Frame i of sample s: its location (one line, no mapping, no address),
+/* The system_name a function must show: none when it equals the name
+ * (rmp_pprof_emit_functions_ says why). */
+static int pm_sys_ok(const pm *m, uint8_t k, const pprof_profile *d, int64_t got) {
+  const pm_bytes *sys = &m->sys[k], *name = &m->name[k];
+  if (sys->n == name->n && memcmp(sys->b, name->b, sys->n) == 0) return got == 0;
+  return pm_str_is(d, got, sys->b, sys->n);
+}
+
+/* Frame i of sample s: its location (one line, mapping 1, no address),
  * that line, and its function. */
 typedef struct pm_frame {
   const pprof_location *loc;
@@ -483,7 +505,7 @@ typedef struct pm_frame {
 RMP_FZ_NOCOV static pm_frame pm_frame_of(const pprof_profile *d, const pprof_sample *s, uint32_t i) {
   pm_frame f;
   f.loc = pprof_find_location(d, d->location_ids[s->loc_off + i]);
-  RMP_FZ_CHECK(f.loc->nlines == 1 && f.loc->mapping_id == 0 && f.loc->address == 0);
+  RMP_FZ_CHECK(f.loc->nlines == 1 && f.loc->mapping_id == 1 && f.loc->address == 0);
   f.line = &d->lines[f.loc->line_off];
   f.fn = pprof_find_function(d, f.line->function_id);
   return f;
@@ -514,8 +536,7 @@ RMP_FZ_NOCOV static pm_group *pm_match(const pm *m, pm_group *g, uint32_t ng, co
     int ok = 1;
     for (uint32_t i = 0; i < c->st->depth && ok; i++) {
       pm_frame f = pm_frame_of(d, s, i);
-      const pm_bytes *sys = &m->sys[c->st->func[i]];
-      ok = f.line->line == c->st->line[i] && pm_str_is(d, f.fn->system_name, sys->b, sys->n);
+      ok = f.line->line == c->st->line[i] && pm_sys_ok(m, c->st->func[i], d, f.fn->system_name);
     }
     if (ok) return c;
   }
@@ -598,13 +619,15 @@ static int pm_count_is(const char *buf, const char *key, uint64_t n) {
   return 1;
 }
 
-/* Strings: the snapshot's, nine fixed ones, then the comments; the
+/* Strings: the snapshot's, nine fixed ones, the comments, then the
+ * program's name if any (pm_check_header checks it); the
  * comments say what the snapshot says (rates possibly corrupted) and what
  * the model counted this interval, the caller's last. */
 RMP_FZ_NOCOV static void pm_check_comments(const pm *m, const pm_expect *x, const pprof_profile *d) {
   const rmp_pprof_opts *o = x->opts;
   uint32_t nuser = o && o->comments ? (uint32_t)o->ncomments : 0;
-  RMP_FZ_CHECK(d->strings.count == x->nstrings + 9 + d->ncomments);
+  int prog = o && o->program && o->program[0];
+  RMP_FZ_CHECK(d->strings.count == x->nstrings + 9 + d->ncomments + (uint32_t)prog);
   RMP_FZ_CHECK(d->ncomments == 12 + (o && o->pid != 0) + nuser);
   for (uint32_t i = 0; i < d->ncomments; i++) RMP_FZ_CHECK(d->comments[i] == (int64_t)(x->nstrings + 9 + i));
   for (uint32_t i = 0; i < nuser; i++) {

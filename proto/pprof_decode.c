@@ -50,8 +50,10 @@ static bool on_sample(void *ctx, const uint64_t *locs, size_t nlocs, const int64
 }
 
 static bool on_mapping(void *ctx, const perftools_profiles_Mapping *m) {
-  (void)m;
-  ((dctx *)ctx)->p->nmappings++;
+  dctx *c = ctx;
+  pprof_mapping r = {m->id, m->memory_start, m->memory_limit, m->file_offset, m->filename, m->build_id,
+                     m->has_functions, m->has_filenames, m->has_line_numbers, m->has_inline_frames};
+  PPROF_PUSH(c->p->mappings, c->p->nmappings, c->p->mappings_cap, r);
   return true;
 }
 
@@ -117,6 +119,11 @@ static const char *validate(pprof_profile *p) {
     if (!str_ok(p, l->key) || !str_ok(p, l->str) || !str_ok(p, l->num_unit))
       return "a label's string index is out of range";
   }
+  for (uint32_t i = 0; i < p->nmappings; i++)
+    if (!str_ok(p, p->mappings[i].filename) || !str_ok(p, p->mappings[i].build_id))
+      return "a mapping's string index is out of range";
+  /* A location naming a missing mapping is accepted, as Go's parser
+   * does (it reads as none). */
   if (pprof_index(p, &why) != 0) return why;
   for (uint32_t i = 0; i < p->nlines; i++)
     if (!pprof_find_function(p, p->lines[i].function_id)) return "a location's line names a missing function";

@@ -83,6 +83,19 @@ static bool cb_samples(pb_ostream_t *st, const pb_field_t *f, void *const *arg) 
   return true;
 }
 
+static bool cb_mappings(pb_ostream_t *st, const pb_field_t *f, void *const *arg) {
+  const ectx *c = *arg;
+  for (uint32_t i = 0; i < c->p->nmappings; i++) {
+    const pprof_mapping *x = &c->p->mappings[i];
+    perftools_profiles_Mapping m = {x->id, x->memory_start, x->memory_limit, x->file_offset, x->filename,
+                                    x->build_id, x->has_functions, x->has_filenames, x->has_line_numbers,
+                                    x->has_inline_frames};
+    if (!pb_encode_tag_for_field(st, f) || !pb_encode_submessage(st, perftools_profiles_Mapping_fields, &m))
+      return false;
+  }
+  return true;
+}
+
 static bool cb_lines(pb_ostream_t *st, const pb_field_t *f, void *const *arg) {
   const ectx *c = *arg;
   for (uint32_t i = 0; i < c->l->nlines; i++) {
@@ -161,11 +174,12 @@ int pprof_encode_file(const char *path, const pprof_profile *p, char *err, size_
   perftools_profiles_Profile m = perftools_profiles_Profile_init_zero;
   m.sample_type.funcs.encode = cb_types;
   m.sample.funcs.encode = cb_samples;
+  m.mapping.funcs.encode = cb_mappings;
   m.location.funcs.encode = cb_locations;
   m.function.funcs.encode = cb_functions;
   m.string_table.funcs.encode = cb_strings;
   m.comment.funcs.encode = cb_comments;
-  m.sample_type.arg = m.sample.arg = m.location.arg = m.function.arg = &c;
+  m.sample_type.arg = m.sample.arg = m.mapping.arg = m.location.arg = m.function.arg = &c;
   m.string_table.arg = m.comment.arg = &c;
   m.time_nanos = p->time_nanos;
   m.duration_nanos = p->duration_nanos;

@@ -12,6 +12,7 @@ void pprof_profile_init(pprof_profile *p) { memset(p, 0, sizeof *p); }
 void pprof_profile_free(pprof_profile *p) {
   pprof_strings_free(&p->strings);
   free(p->types);
+  free(p->mappings);
   free(p->functions);
   free(p->locations);
   free(p->lines);
@@ -28,6 +29,8 @@ void pprof_profile_free(pprof_profile *p) {
   pprof_map_free(&p->sample_index);
   pprof_map_free(&p->function_by_content);
   pprof_map_free(&p->location_by_content);
+  pprof_map_free(&p->mapping_index);
+  pprof_map_free(&p->mapping_by_content);
   memset(p, 0, sizeof *p);
 }
 
@@ -112,11 +115,18 @@ static uint32_t *direct_index(const void *base, size_t stride, uint32_t n, uint6
 }
 
 int pprof_index(pprof_profile *p, const char **why) {
+  pprof_map_free(&p->mapping_index);
   pprof_map_free(&p->function_index);
   pprof_map_free(&p->location_index);
   free(p->function_direct);
   free(p->location_direct);
   p->function_direct = p->location_direct = NULL;
+  for (uint32_t i = 0; i < p->nmappings; i++) {
+    int f;
+    if (p->mappings[i].id == 0) return *why = "a mapping has id 0", -1;
+    *pprof_map_put(&p->mapping_index, p->mappings[i].id, &f) = i;
+    if (f) return *why = "two mappings share an id", -1;
+  }
   for (uint32_t i = 0; i < p->nfunctions; i++) {
     int f;
     if (p->functions[i].id == 0) return *why = "a function has id 0", -1;
@@ -212,18 +222,47 @@ uint64_t pprof_add_function(pprof_profile *p, const char *name, const char *sys,
   return f.id;
 }
 
-uint64_t pprof_add_location(pprof_profile *p, const pprof_line *lines, uint32_t n, uint64_t address) {
-  uint64_t h = pprof_hash_bytes(lines, n * sizeof *lines, 2 + address);
+static int same_mapping(const pprof_mapping *a, const pprof_mapping *b) {
+  return a->memory_start == b->memory_start && a->memory_limit == b->memory_limit &&
+         a->file_offset == b->file_offset && a->filename == b->filename && a->build_id == b->build_id &&
+         a->has_functions == b->has_functions && a->has_filenames == b->has_filenames &&
+         a->has_line_numbers == b->has_line_numbers && a->has_inline_frames == b->has_inline_frames;
+}
+
+uint64_t pprof_add_mapping(pprof_profile *p, const pprof_mapping *m) {
+  uint64_t k[9] = {m->memory_start,           m->memory_limit,           m->file_offset,
+                   (uint64_t)m->filename,     (uint64_t)m->build_id,     (uint64_t)m->has_functions,
+                   (uint64_t)m->has_filenames, (uint64_t)m->has_line_numbers, (uint64_t)m->has_inline_frames};
+  int found;
+  uint32_t *slot = pprof_map_put(&p->mapping_by_content, pprof_hash_bytes(k, sizeof k, 3), &found);
+  if (found && same_mapping(&p->mappings[*slot], m)) return p->mappings[*slot].id;
+  pprof_mapping c = *m;
+  c.id = p->nmappings + 1;
+  if (!found) *slot = p->nmappings; /* a hash collision just gets a second copy */
+  PPROF_PUSH(p->mappings, p->nmappings, p->mappings_cap, c);
+  return c.id;
+}
+
+const pprof_mapping *pprof_find_mapping(const pprof_profile *p, uint64_t id) {
+  const uint32_t *i = pprof_map_get(&p->mapping_index, id);
+  return i ? &p->mappings[*i] : NULL;
+}
+
+uint64_t pprof_add_location(pprof_profile *p, uint64_t mapping_id, const pprof_line *lines, uint32_t n,
+                            uint64_t address) {
+  uint64_t h = pprof_hash_bytes(lines, n * sizeof *lines, 2 + address + (mapping_id << 32));
   int found;
   uint32_t *slot = pprof_map_put(&p->location_by_content, h, &found);
   if (found) {
     const pprof_location *o = &p->locations[*slot];
-    if (o->nlines == n && o->address == address && memcmp(p->lines + o->line_off, lines, n * sizeof *lines) == 0)
+    if (o->nlines == n && o->address == address && o->mapping_id == mapping_id &&
+        memcmp(p->lines + o->line_off, lines, n * sizeof *lines) == 0)
       return o->id;
   }
   pprof_location l;
   memset(&l, 0, sizeof l);
   l.id = p->nlocations + 1;
+  l.mapping_id = mapping_id;
   l.address = address;
   l.line_off = p->nlines;
   l.nlines = n;

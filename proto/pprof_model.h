@@ -5,8 +5,7 @@
  *
  * Repeated fields are flat arrays; a sample's locations, labels and values
  * and a location's lines are runs in shared arrays. Strings are the
- * profile's string table, byte for byte (NULs and invalid UTF-8 kept).
- * Mappings are counted, not kept. */
+ * profile's string table, byte for byte (NULs and invalid UTF-8 kept). */
 #ifndef PPROF_MODEL_H
 #define PPROF_MODEL_H
 
@@ -23,6 +22,11 @@ typedef struct pprof_value_type { int64_t type, unit; } pprof_value_type;
 typedef struct pprof_label { int64_t key, str, num, num_unit; } pprof_label;
 typedef struct pprof_line { uint64_t function_id; int64_t line; } pprof_line;
 typedef struct pprof_function { uint64_t id; int64_t name, system_name, filename, start_line; } pprof_function;
+typedef struct pprof_mapping {
+  uint64_t id, memory_start, memory_limit, file_offset;
+  int64_t filename, build_id;
+  int has_functions, has_filenames, has_line_numbers, has_inline_frames;
+} pprof_mapping;
 typedef struct pprof_location {
   uint64_t id, mapping_id, address;
   uint32_t line_off, nlines; /* into profile.lines */
@@ -36,6 +40,7 @@ typedef struct pprof_sample {
 typedef struct pprof_profile {
   pprof_strings strings;
   pprof_value_type *types; uint32_t ntypes, types_cap;
+  pprof_mapping *mappings; uint32_t nmappings, mappings_cap;
   pprof_function *functions; uint32_t nfunctions, functions_cap;
   pprof_location *locations; uint32_t nlocations, locations_cap;
   pprof_line *lines; uint32_t nlines, lines_cap;
@@ -47,14 +52,13 @@ typedef struct pprof_profile {
   int64_t time_nanos, duration_nanos, period, default_sample_type, drop_frames, keep_frames;
   int has_period_type;
   pprof_value_type period_type;
-  uint32_t nmappings;                            /* counted, not kept */
   /* Indexes. By id (pprof_index): id -> array index, or id -> index + 1
    * in a plain array when ids are dense. By content, as samples, functions
    * and locations are added: hash -> index, samples chained in sample_next. */
-  pprof_map function_index, location_index;
+  pprof_map mapping_index, function_index, location_index;
   uint32_t *function_direct, *location_direct;
   uint64_t function_direct_n, location_direct_n;
-  pprof_map sample_index, function_by_content, location_by_content;
+  pprof_map sample_index, function_by_content, location_by_content, mapping_by_content;
   uint32_t *sample_next;
   uint32_t sample_next_cap;
 } pprof_profile;
@@ -76,6 +80,7 @@ int pprof_index(pprof_profile *p, const char **why);
 /* By id, after pprof_index; NULL when there is none. */
 const pprof_function *pprof_find_function(const pprof_profile *p, uint64_t id);
 const pprof_location *pprof_find_location(const pprof_profile *p, uint64_t id);
+const pprof_mapping *pprof_find_mapping(const pprof_profile *p, uint64_t id);
 /* String idx ("" when out of range) and its length in bytes. */
 const char *pprof_str(const pprof_profile *p, int64_t idx);
 size_t pprof_str_len(const pprof_profile *p, int64_t idx);
@@ -91,7 +96,10 @@ int pprof_default_type(const pprof_profile *p);
 int64_t pprof_intern(pprof_profile *p, const char *s, size_t len);
 uint64_t pprof_add_function(pprof_profile *p, const char *name, const char *sys, const char *file,
                             int64_t start_line);
-uint64_t pprof_add_location(pprof_profile *p, const pprof_line *lines, uint32_t n, uint64_t address);
+/* m's strings are p's; equal mappings share an id. */
+uint64_t pprof_add_mapping(pprof_profile *p, const pprof_mapping *m);
+uint64_t pprof_add_location(pprof_profile *p, uint64_t mapping_id, const pprof_line *lines, uint32_t n,
+                            uint64_t address);
 void pprof_add_type(pprof_profile *p, const char *type, const char *unit);
 void pprof_add_comment(pprof_profile *p, const char *s);
 

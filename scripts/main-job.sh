@@ -110,8 +110,6 @@ Leak report (HTML):  $html
 Profiles:            $profiles ($n files; merged into $merged)
 Open a profile in pprof's web UI (the last one holds what was retained at exit;
 the merged one sums every interval, which suits the allocation sample types):
-  go tool pprof -symbolize=none -http :8987 $last
-  go tool pprof -symbolize=none -http :8987 $merged
-(-symbolize=none keeps Ruby names such as <main> as written; pprof's default
-C++ name simplification would cut them.)
+  go tool pprof -http :8987 $last
+  go tool pprof -http :8987 $merged
 EOF

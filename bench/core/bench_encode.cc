@@ -40,7 +40,7 @@ const char *const kComments[] = {"bench"};
 void BM_encode_raw_50k_10k_d40(benchmark::State &state) {
   const SnapFixture &f = fixture();
   if (!f.ok) return state.SkipWithError("fixture");
-  rmp_pprof_opts opts = {1234, kComments, 1};
+  rmp_pprof_opts opts = {1234, kComments, 1, "bench"};
   size_t bytes = 0;
   for (auto _ : state) {
     bytes = 0;
@@ -55,7 +55,7 @@ BENCHMARK(BM_encode_raw_50k_10k_d40)->Unit(benchmark::kMillisecond);
 void BM_encode_gzip_50k_10k_d40(benchmark::State &state) {
   const SnapFixture &f = fixture();
   if (!f.ok) return state.SkipWithError("fixture");
-  rmp_pprof_opts opts = {1234, kComments, 1};
+  rmp_pprof_opts opts = {1234, kComments, 1, "bench"};
   size_t bytes = 0;
   for (auto _ : state) {
     rmp_buf out = {nullptr, 0, 0};
@@ -70,7 +70,7 @@ BENCHMARK(BM_encode_gzip_50k_10k_d40)->Unit(benchmark::kMillisecond);
 // A whole flush as the shim does it minus Ruby: rotate (GVL-held), then
 // encode_gzip (GVL released). The profiler is rebuilt with the timer paused.
 void BM_flush_rotate_encode_gzip(benchmark::State &state) {
-  rmp_pprof_opts opts = {1234, kComments, 1};
+  rmp_pprof_opts opts = {1234, kComments, 1, "bench"};
   for (auto _ : state) {
     state.PauseTiming();
     OwnedProfiler o;

@@ -249,7 +249,7 @@ static void profiler_ops(void) {
   CHECK(snap.nlive == NLIVE);
   {
     static const char *const comments[] = {"gate"};
-    rmp_pprof_opts opts = {1234, comments, 1};
+    rmp_pprof_opts opts = {1234, comments, 1, "gate"};
     rmp_buf out = {NULL, 0, 0};
     rmp_status s;
     OP_BEGIN();

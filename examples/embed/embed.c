@@ -36,7 +36,7 @@ int main(int argc, char **argv) {
   rmp_profiler prof;
   rmp_config cfg;
   rmp_snapshot snap;
-  rmp_pprof_opts opts = {0, NULL, 0};
+  rmp_pprof_opts opts = {0, NULL, 0, "embed"};
   rmp_buf out = {NULL, 0, 0};
   object *objs[3000];
   uint32_t klass, i, f;

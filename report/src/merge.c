@@ -2,8 +2,9 @@
  * (profile.Merge): sample types must match; time follows its rule (below),
  * durations add up, period is the largest, comments are kept once each,
  * identical samples (same stack, same labels) are summed and all-zero
- * samples dropped. Mappings are not carried over (Ruby profiles have none);
- * a location's address is kept. */
+ * samples dropped. Equal mappings (same file, addresses and flags) become
+ * one, so RMP's one mapping per profile stays one; a location keeps its
+ * mapping and address. */
 #include "report.h"
 
 #include <stdlib.h>
@@ -32,7 +33,14 @@ static int cmp_label(const void *a, const void *b) {
 }
 
 static void fold(pprof_profile *m, const pprof_profile *p) {
-  pprof_map fnmap = {0}, locmap = {0};
+  pprof_map mapmap = {0}, fnmap = {0}, locmap = {0};
+  for (uint32_t i = 0; i < p->nmappings; i++) {
+    pprof_mapping c = p->mappings[i];
+    int found;
+    c.filename = copy_str(m, p, c.filename);
+    c.build_id = copy_str(m, p, c.build_id);
+    *pprof_map_put(&mapmap, p->mappings[i].id, &found) = (uint32_t)pprof_add_mapping(m, &c);
+  }
   for (uint32_t i = 0; i < p->nfunctions; i++) {
     const pprof_function *f = &p->functions[i];
     int found;
@@ -50,7 +58,9 @@ static void fold(pprof_profile *m, const pprof_profile *p) {
       lines[k].line = p->lines[l->line_off + k].line;
     }
     int found;
-    *pprof_map_put(&locmap, l->id, &found) = (uint32_t)pprof_add_location(m, lines, l->nlines, l->address);
+    /* a missing mapping reads as none, as in Go's parser */
+    const uint32_t *mapping = l->mapping_id ? pprof_map_get(&mapmap, l->mapping_id) : NULL;
+    *pprof_map_put(&locmap, l->id, &found) = (uint32_t)pprof_add_location(m, mapping ? *mapping : 0, lines, l->nlines, l->address);
   }
   uint64_t *locs = NULL;
   pprof_label *labs = NULL;
@@ -77,6 +87,7 @@ static void fold(pprof_profile *m, const pprof_profile *p) {
   free(lines);
   free(locs);
   free(labs);
+  pprof_map_free(&mapmap);
   pprof_map_free(&fnmap);
   pprof_map_free(&locmap);
 }

@@ -79,7 +79,7 @@ static void add(pprof_profile *p, const frame *fr, uint32_t depth, const char *c
     pprof_line l;
     l.function_id = pprof_add_function(p, fr[i].fn, fr[i].fn, fr[i].file, fr[i].line - 2);
     l.line = fr[i].line;
-    locs[i] = pprof_add_location(p, &l, 1, 0);
+    locs[i] = pprof_add_location(p, 0, &l, 1, 0);
   }
   pprof_label lab[2];
   lab[0].key = pprof_intern(p, "object_class", 12);
@@ -247,7 +247,7 @@ int main(int argc, char **argv) {
     pprof_line l;
     l.function_id = pprof_add_function(&p, "main.alloc", "main.alloc", "main.go", 10);
     l.line = 12;
-    uint64_t loc = pprof_add_location(&p, &l, 1, 0x401000);
+    uint64_t loc = pprof_add_location(&p, 0, &l, 1, 0x401000);
     int64_t v[4] = {10, 1000, 5, 500};
     pprof_add_sample(&p, &loc, 1, NULL, 0, v);
     char path[4096], err[512];

@@ -114,6 +114,7 @@ int main(int argc, char **argv) {
       rmp_pprof_opts opts;
       memset(&opts, 0, sizeof opts);
       opts.pid = pid;
+      opts.program = "gen_rmp";
       rmp_status s = rmp_pprof_encode_gzip(&snap, &opts, &out);
       rmp_snapshot_free(&snap);
       if (s != RMP_OK) {

@@ -31,6 +31,13 @@ go tool pprof -symbolize=none -proto "$WORK/m.pb.gz" > "$WORK/mg.pb.gz" 2> /dev/
 "$RMP_ORACLE" compare "$WORK/mg.pb.gz" "$WORK/g.pb.gz" && ok "merge of 36 producer profiles equals go" || fail "merge"
 "$RMP_ORACLE" totals "$WORK/m.pb.gz" > "$WORK/m.tot"; "$RMP_ORACLE" totals "$WORK"/p/* > "$WORK/sum.tot"
 cmp -s "$WORK/m.tot" "$WORK/sum.tot" && ok "merge totals are the inputs' sums" || fail "merge sums"
+# the producers' one mapping stays one: go tool pprof (no flags) names the
+# program and does not ask for a binary
+go tool pprof -top "$WORK/m.pb.gz" > "$WORK/m.top" 2> "$WORK/m.top.err"
+go tool pprof -raw "$WORK/m.pb.gz" 2> /dev/null | sed -n '/^Mappings/,$p' | grep -c '^[0-9]*: ' > "$WORK/m.nmap"
+if grep -qx 'File: gen_rmp' "$WORK/m.top" && ! grep -q 'Main binary' "$WORK/m.top.err" && [ "$(cat "$WORK/m.nmap")" = 1 ]; then
+  ok "merged profile keeps the one mapping"
+else fail "merged mapping"; cat "$WORK/m.top.err" "$WORK/m.nmap" >&2; fi
 # top agrees with go's reading
 f=$(ls "$WORK"/p/mem-302-* | tail -1)
 top_rows "$f" retained_size | sort > "$WORK/ours"

@@ -2,8 +2,9 @@
 # Oracles 2-4 for rmp_pprof.h, all driven by Go's pprof:
 #   2. the validator (profile.Parse + CheckValid + UTF-8) prints totals per
 #      sample type; they must equal the totals of the C test's model;
-#   3. `go tool pprof -top` and `-raw` read the profiles and show the
-#      functions the scenario called;
+#   3. `go tool pprof -top` and `-raw` read the profiles, with no flags,
+#      and show the functions the scenario called, Ruby's "<main>" and
+#      "<top (required)>" by name, with no complaint about symbols;
 #   4. `go tool pprof -proto a b` merges two profiles of different sample
 #      rates, and the merged totals are the sums.
 # usage: go_checks.sh GO VALIDATOR GEN OUTDIR
@@ -16,7 +17,8 @@ fail=0
 die() { echo "FAIL: $*" >&2; fail=1; }
 
 # 3 and 4 first: the merged profile is validated together with the rest.
-pprof() { "$go" tool pprof -symbolize=none "$@"; }
+# No -symbolize flag: the profiles must read right with pprof's defaults.
+pprof() { "$go" tool pprof "$@"; }
 for f in "$out"/*.pb.gz "$out"/basic.pb; do
   pprof -top "$f" > "$f.top" 2> "$f.top.err" || die "go tool pprof -top $f: $(cat "$f.top.err")"
   pprof -raw "$f" > "$f.raw" 2> "$f.raw.err" || die "go tool pprof -raw $f: $(cat "$f.raw.err")"
@@ -31,6 +33,18 @@ grep -qF 'retained_size' "$out/basic.pb.gz.raw" || die "-raw of basic lacks the 
 grep -qF 'Thin#me' "$out/thinsmall.pb.gz.top" || die "-top of thinsmall lacks Thin#me"
 grep -qF 'object_class' "$out/basic.pb.gz.raw" || die "-raw of basic lacks the object_class label"
 grep -qF 'allocation_age' "$out/basic.pb.gz.raw" || die "-raw of basic lacks the allocation_age label"
+# The mapping's has_* flags keep pprof from looking for a binary; its file
+# names the program in the header.
+for f in "$out"/*.pb.gz "$out"/basic.pb; do
+  ! grep -qF 'Main binary filename not available' "$f.top.err" "$f.raw.err" \
+    || die "go tool pprof says 'Main binary filename not available' for $f"
+done
+top=$out/rubynames.pb.gz.top
+for name in '<main>' '<top (required)>' 'block in <main>' 'Kernel#require_relative' 'Native#call'; do
+  grep -qF " $name" "$top" || die "-top of rubynames lacks $name"
+done
+! grep -qF '<unknown>' "$top" || die "-top of rubynames shows <unknown>"
+grep -qx 'File: server' "$top" || die "-top of rubynames lacks the header line 'File: server'"
 
 pprof -proto "$out/basic.pb.gz" "$out/scaled.pb.gz" > "$out/merged.pb.gz" 2> "$out/merge.err" \
   || die "go tool pprof -proto merge: $(cat "$out/merge.err")"

@@ -320,6 +320,8 @@ static pc_bytes pc_rec_key(const pc_case *c, int stack, int klass, int64_t age) 
     pc_bytes sys;
     sys.p = (char *)f->sys;
     sys.n = strlen(f->sys);
+    /* a system_name equal to the name is written as none */
+    if (sys.n == f->name.n && memcmp(sys.p, f->name.p, sys.n) == 0) sys.n = 0;
     pc_key_frame(&key, &f->want_name, &f->want_file, &sys, f->start_line, s->lines[i]);
   }
   pc_key_tail(&key, &k->want, k->want.n > 0, age);

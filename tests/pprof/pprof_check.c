@@ -74,7 +74,21 @@ static void ck_header(const pc_case *c, const pprof_profile *p) {
   CK_EXPECT(p->time_nanos == (int64_t)c->start_ns, "time_nanos %lld", (long long)p->time_nanos);
   CK_EXPECT(p->duration_nanos == (int64_t)(c->end_ns - c->start_ns), "duration_nanos %lld",
             (long long)p->duration_nanos);
-  CK_EXPECT(p->drop_frames == 0 && p->keep_frames == 0 && p->nmappings == 0, "unexpected fields");
+  CK_EXPECT(p->drop_frames == 0 && p->keep_frames == 0, "unexpected fields");
+  /* One mapping: names already in place, no addresses, the program's
+   * name as its file when the case gave one. */
+  CK_EXPECT(p->nmappings == 1, "%u mappings", p->nmappings);
+  if (p->nmappings == 1) {
+    const pprof_mapping *mp = &p->mappings[0];
+    const char *prog = c->opts.program ? c->opts.program : "";
+    CK_EXPECT(mp->id == 1 && mp->has_functions && mp->has_filenames && mp->has_line_numbers &&
+                  !mp->has_inline_frames,
+              "mapping id or flags");
+    CK_EXPECT(mp->memory_start == 0 && mp->memory_limit == 0 && mp->file_offset == 0 && mp->build_id == 0,
+              "mapping addresses or build_id");
+    CK_EXPECT(ck_str_is(p, mp->filename, prog) && (prog[0] != 0 || mp->filename == 0), "mapping filename, want \"%s\"",
+              prog);
+  }
 
   nwant = pc_expected_comments(c, want_comments, 64);
   CK_EXPECT(p->ncomments == nwant, "%u comments, want %zu", p->ncomments, nwant);
@@ -135,7 +149,9 @@ int pc_check_profile(const pc_case *c, const pc_model *m, const pprof_profile *p
   for (i = 0; i < p->nlocations; i++) {
     const pprof_location *l = &p->locations[i];
     CK_EXPECT(l->nlines == 1, "location %llu has %u lines", (unsigned long long)l->id, l->nlines);
-    CK_EXPECT(l->mapping_id == 0 && l->address == 0, "location has a mapping or address");
+    CK_EXPECT(l->mapping_id == 1 && pprof_find_mapping(p, 1) == p->mappings && l->address == 0,
+              "location %llu: mapping %llu, address %llu",
+              (unsigned long long)l->id, (unsigned long long)l->mapping_id, (unsigned long long)l->address);
   }
 
   /* samples, resolved to strings, against the model's groups */

@@ -224,6 +224,36 @@ static void sc_inf_zero(pc_case *c) {
   pc_rotate(c, 0, 1, 1);
 }
 
+/* Ruby's own frame names, which pprof's C++ name clean-up used to cut
+ * (go_checks.sh reads them back with go tool pprof and no flags): the
+ * gem resolves each with system_name == name. One function has a system
+ * name of its own, which must be kept. */
+static void sc_ruby_names(pc_case *c) {
+  int f[8], k, s[3];
+  int st0[4], st1[4], st2[2], l0[4] = {0, 5, 0, 4}, l1[4] = {0, 1, 0, 7}, l2[2] = {0, 9};
+  pc_init(c, "rubynames", 1.0, 1.0, 100, 100);
+  f[0] = pc_func_add(c, S("String#*"), S("<cfunc>"), "String#*", 0);
+  f[1] = pc_func_add(c, S("block in <main>"), S("/app/main.rb"), "block in <main>", 4);
+  f[2] = pc_func_add(c, S("Integer#times"), S("<cfunc>"), "Integer#times", 0);
+  f[3] = pc_func_add(c, S("<main>"), S("/app/main.rb"), "<main>", 0);
+  f[4] = pc_func_add(c, S("Hash#to_a"), S("<cfunc>"), "Hash#to_a", 0);
+  f[5] = pc_func_add(c, S("<top (required)>"), S("/app/lib.rb"), "<top (required)>", 0);
+  f[6] = pc_func_add(c, S("Kernel#require_relative"), S("<cfunc>"), "Kernel#require_relative", 0);
+  f[7] = pc_func_add(c, S("Native#call"), S("native.c"), "rb_native_call", 10);
+  st0[0] = f[0], st0[1] = f[1], st0[2] = f[2], st0[3] = f[3];
+  st1[0] = f[4], st1[1] = f[5], st1[2] = f[6], st1[3] = f[3];
+  st2[0] = f[7], st2[1] = f[3];
+  k = pc_class_add(c, S("String"));
+  s[0] = pc_stack_add(c, st0, l0, 4);
+  s[1] = pc_stack_add(c, st1, l1, 4);
+  s[2] = pc_stack_add(c, st2, l2, 2);
+  pc_track(c, s[0], k, 4000, 0);
+  pc_track(c, s[1], k, 2000, 0);
+  pc_track(c, s[2], k, 1000, 0);
+  c->opts.program = "/app/bin/server";
+  pc_rotate(c, 0, 1000, 2);
+}
+
 static void sc_million(pc_case *c) {
   pc_build_random(c, "million", 0.5, 1.0, 300, 500, 8, 6, 1000000, 5);
   pc_rotate(c, 0, 60000000000ull, 100);
@@ -234,5 +264,5 @@ const pc_scenario pc_scenarios[] = {
     {"basic", sc_basic},   {"scaled", sc_scaled},   {"retain", sc_retain},     {"empty", sc_empty},
     {"zeroed", sc_zeroed}, {"nostack", sc_empty_stacks}, {"utf8", sc_utf8}, {"huge", sc_huge_names},
     {"int64", sc_int64},   {"tinyrate", sc_tiny_rate}, {"thinsmall", sc_thin_small}, {"thinned", sc_thinned},
-    {"reservoir", sc_reservoir}, {"young", sc_young}, {"infzero", sc_inf_zero}, {"odd2p52", sc_odd_2p52}, {"million", sc_million},
+    {"reservoir", sc_reservoir}, {"young", sc_young}, {"infzero", sc_inf_zero}, {"odd2p52", sc_odd_2p52}, {"rubynames", sc_ruby_names}, {"million", sc_million},
     {NULL, NULL}};

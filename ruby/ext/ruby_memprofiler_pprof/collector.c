@@ -142,6 +142,8 @@ static VALUE rmp_start(VALUE self) {
   if (c->p.interval_start_ns == 0) c->p.interval_start_ns = rmp_ext_now_ns();
   /* Calls Ruby, so it may raise: before anything is published. */
   paused = rmp_ext_sampling_paused();
+  /* In case the extension was loaded off the main thread. */
+  rmp_ext_find_dummy_top();
   rmp_ext_running = c;
   rmp_running_value = self;
   c->self = self;
@@ -259,6 +261,7 @@ void Init_ruby_memprofiler_pprof(void) {
   rmp_ext_find_internal_api();
   rmp_ext_liveness_init();
   rmp_ext_hooks_init();
+  rmp_ext_find_dummy_top();
   rb_gc_register_address(&rmp_running_value);
   rb_define_alloc_func(cls, rmp_collector_alloc);
   rb_define_private_method(cls, "_set_sample_rate", rmp_set_sample_rate, 1);

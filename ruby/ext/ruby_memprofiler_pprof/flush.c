@@ -63,7 +63,8 @@ VALUE rmp_ext_flush(rmp_collector *c) {
   rmp_status st;
   char comment[5][96];
   const char *comments[5];
-  VALUE out;
+  char program[256];
+  VALUE out, progname;
 
   memset(&a, 0, sizeof(a));
   rmp_ext_sampling_resume(c);
@@ -101,6 +102,19 @@ VALUE rmp_ext_flush(rmp_collector *c) {
   a.opts.pid = (int64_t)getpid();
   a.opts.comments = comments;
   a.opts.ncomments = 5;
+  /* The mapping's file, which pprof shows as "File:": $PROGRAM_NAME as it
+   * is now (servers rename their workers), copied since the encoding runs
+   * without the GVL. */
+  c->in_shim = 1; /* the first lookup of "$0" may intern it */
+  progname = rb_gv_get("$0");
+  c->in_shim = 0;
+  if (RB_TYPE_P(progname, T_STRING)) {
+    size_t n = (size_t)RSTRING_LEN(progname);
+    if (n >= sizeof program) n = sizeof program - 1;
+    memcpy(program, RSTRING_PTR(progname), n);
+    program[n] = 0;
+    a.opts.program = program;
+  }
 
   /* The snapshot shares nothing with c->p, so app threads may allocate
    * (and sample) while this runs. The _gvl2 variant neither raises a pending

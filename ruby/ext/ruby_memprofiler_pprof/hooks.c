@@ -34,6 +34,38 @@ static void rmp_trigger_job(void) { rb_postponed_job_register_one(0, rmp_ext_pos
 void rmp_ext_hooks_init(void) { rmp_mark_main_ractor(); }
 #endif
 
+/* The main thread's dummy top-level frame, or Qfalse while unknown.
+ * Below the main script's own <main> (an iseq whose frames carry their
+ * line), Ruby keeps a placeholder iseq, also labelled <main>, whose path is
+ * the script as given on the command line and whose line is 0. Ruby's own
+ * backtraces leave it out, and so does 3.3's rb_profile_frames, but 3.1's
+ * reports it (3.2 not checked). Kept, it ended every stack with a second
+ * <main>, as a function of its own (line 0, the relative path). The hook
+ * drops it by identity: one compare. */
+static VALUE rmp_dummy_top = Qfalse;
+
+/* Called with the GVL from Ruby code (Init, start!) until found. Only on
+ * the main thread's root fiber is the deepest frame the dummy one; it is
+ * recognised by what rb_profile_frames says of it: <main>, line 0, first
+ * line 0 and no absolute path. The script's real <main> is at a line of 1
+ * or more while it runs code, so a Ruby that skips the dummy matches
+ * nothing here. */
+void rmp_ext_find_dummy_top(void) {
+  VALUE frames[256], last, label;
+  int lines[256], depth;
+  if (rmp_dummy_top != Qfalse || rb_thread_current() != rb_thread_main()) return;
+  depth = rb_profile_frames(0, 256, frames, lines);
+  if (depth <= 0 || depth == 256 || lines[depth - 1] != 0) return;
+  last = frames[depth - 1];
+  label = rb_profile_frame_label(last);
+  if (!RB_TYPE_P(label, T_STRING) || RSTRING_LEN(label) != 6 || memcmp(RSTRING_PTR(label), "<main>", 6) != 0) return;
+  if (rb_profile_frame_first_lineno(last) != INT2FIX(0) || !NIL_P(rb_profile_frame_absolute_path(last))) return;
+  /* A registered address is marked as a pinned root: the iseq keeps its
+   * address, which the hook compares against. */
+  rmp_dummy_top = last;
+  rb_gc_register_address(&rmp_dummy_top);
+}
+
 /* The sampled path, out of line so the hook's unsampled path needs no
  * register saves or stack-protector canary around its decrement. */
 static RMP_EXT_NOINLINE void rmp_ext_newobj_sampled(rmp_collector *c, const rb_trace_arg_t *arg) {
@@ -58,6 +90,7 @@ static RMP_EXT_NOINLINE void rmp_ext_newobj_sampled(rmp_collector *c, const rb_t
   }
   obj = rb_tracearg_object((rb_trace_arg_t *)arg);
   depth = rb_profile_frames(0, RMP_EXT_MAX_FRAMES, c->frames, c->lines);
+  if (depth > 0 && depth < RMP_EXT_MAX_FRAMES && c->frames[depth - 1] == rmp_dummy_top) depth--;
   if (depth <= 0) {
     /* No Ruby frame (e.g. an allocation from C during boot). pprof tools drop
      * samples without locations, so give these one synthetic frame. */

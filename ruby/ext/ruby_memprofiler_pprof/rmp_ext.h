@@ -122,6 +122,8 @@ typedef void (*rmp_raw_hook_fn)(VALUE, const rb_trace_arg_t *);
 
 /* hooks.c */
 void rmp_ext_hooks_init(void); /* in the main Ractor, at Init */
+/* Looks for the dummy top-level frame the hook leaves out (hooks.c). */
+void rmp_ext_find_dummy_top(void);
 /* The NEWOBJ hook on and off, mirroring liveness start/stop, and the pause
  * while other Ractors run. paused() calls Ruby, so it may raise. */
 int rmp_ext_sampling_paused(void);
