@@ -67,6 +67,16 @@ class TestFileFlusher < Minitest::Test
     end
   end
 
+  def test_an_existing_directory_is_no_pattern
+    err = assert_raises(ArgumentError) { FileFlusher.new(FakeCollector.new, pattern: @dir) }
+    assert_includes err.message, "#{@dir.inspect} is a directory"
+    assert_includes err.message, "#{@dir}/mem-%{pid}-%{isotime}.pprof"
+    # A keyless file path is fine (each interval replaces the file), and so
+    # is a key that makes the directory's name part of a file's.
+    FileFlusher.new(FakeCollector.new, pattern: "#{@dir}/latest.pprof")
+    FileFlusher.new(FakeCollector.new, pattern: "#{@dir}%{index}")
+  end
+
   def test_interval_is_validated
     err = assert_raises(ArgumentError) { FileFlusher.new(FakeCollector.new, pattern: "#{@dir}/x", interval: 0) }
     assert_match(/interval/, err.message)

@@ -65,6 +65,19 @@ class TestWrapperFlags < Minitest::Test
     "--out" => [["", "out/%{host}", "out/"], "RUBY_MEMPROFILER_PPROF_FILE_PATTERN", ""],
   }.freeze
 
+  # Seen when a user typed --out DIR: every flush failed at its rename.
+  def test_out_naming_an_existing_directory_stops_before_the_command
+    Dir.mktmpdir("rmp-outdir") do |dir|
+      marker = File.join(dir, "ran")
+      out, err, status = run_cmd(clean_env, RUBY, WRAPPER, "--out", dir, "--", "touch", marker)
+      assert_equal 2, status.exitstatus, err
+      assert_includes err, "--out #{dir.inspect} is invalid (RUBY_MEMPROFILER_PPROF_FILE_PATTERN)"
+      assert_includes err, "is a directory"
+      assert_empty out
+      refute File.exist?(marker)
+    end
+  end
+
   def test_bad_values_stop_before_the_command_naming_the_flag_and_variable
     Dir.mktmpdir("rmp-badflag") do |dir|
       marker = File.join(dir, "ran")

@@ -49,7 +49,8 @@ module MemprofilerPprof
     # @param pattern [Object] the value to check
     # @return [String] pattern, when it is a usable path template
     # @raise [ArgumentError] for a non-String, an empty pattern, a directory
-    #   (trailing "/"), an unknown key or a stray "%", naming the problem
+    #   (trailing "/", or an existing directory named by a pattern without
+    #   keys), an unknown key or a stray "%", naming the problem
     def self.validate_pattern(pattern)
       raise ArgumentError, "pattern must be a String, got #{pattern.inspect}" unless pattern.is_a?(String)
       raise ArgumentError, "pattern must not be empty" if pattern.empty?
@@ -58,6 +59,12 @@ module MemprofilerPprof
       # not at the first flush 30 s later.
       expand(pattern, pid: 1, isotime: "t", unixtime: 1, index: 0)
       raise ArgumentError, "pattern must name a file, not a directory: #{pattern.inspect}" if pattern.end_with?("/")
+      # Without a key the pattern is one fixed path; if a directory is there,
+      # every write would fail at its rename, each interval lost.
+      if !pattern.include?("%") && File.directory?(pattern)
+        raise ArgumentError, "pattern must name a file, but #{pattern.inspect} is a directory " \
+                             "(for files in it: #{File.join(pattern, 'mem-%{pid}-%{isotime}.pprof').inspect})"
+      end
 
       pattern
     end
