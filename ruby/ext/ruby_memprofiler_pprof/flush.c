@@ -39,14 +39,55 @@ typedef struct rmp_encode_args {
   rmp_buf out;
   rmp_status status;
   int ran;
+  int held_gvl;
 } rmp_encode_args;
 
+/* The snapshot's copies are freed by the caller, which holds the GVL: its
+ * tables may be shared with the profiler (rmp_profiler_rotate). */
 static void *rmp_encode_nogvl(void *p) {
   rmp_encode_args *a = (rmp_encode_args *)p;
   a->status = rmp_pprof_encode_gzip(&a->snap, &a->opts, &a->out);
-  rmp_snapshot_free(&a->snap);
   a->ran = 1;
   return NULL;
+}
+
+static VALUE rmp_yield(VALUE unused) {
+  (void)unused;
+  rb_thread_schedule();
+  return Qnil;
+}
+
+/* Encode without the GVL. rb_thread_call_without_gvl2 skips the call when
+ * an interrupt is pending - with several threads, often just the timer's
+ * request to switch threads - and encoding here instead would hold the GVL
+ * for the whole encode. So the thread yields, which runs the interrupts that
+ * are due outside a blocking call (a thread switch, postponed jobs, trap
+ * handlers, an immediate Thread#raise) and clears the flag, and the call is
+ * retried. One deferred to a blocking point (Thread.handle_interrupt
+ * :on_blocking) stays queued: Ruby re-arms it at the next blocking check,
+ * after flush returns its profile. An exception raised meanwhile is caught
+ * so that nothing leaks; *state tells the caller to re-raise it once the
+ * profile is freed (a flush that Thread#raise or #kill interrupts loses its
+ * interval, as any interrupted call loses its result). Returns the
+ * GVL-held time spent here, not counting the yields. */
+static uint64_t rmp_encode_without_gvl(rmp_encode_args *a, int *state) {
+  uint64_t held = 0, t;
+  int tries, st;
+  *state = 0;
+  for (tries = 0; tries < 100; tries++) {
+    t = rmp_ext_now_ns();
+    rb_thread_call_without_gvl2(rmp_encode_nogvl, a, NULL, NULL);
+    if (a->ran) return held;
+    held += rmp_ext_now_ns() - t;
+    st = 0;
+    rb_protect(rmp_yield, Qnil, &st);
+    if (st && !*state) *state = st;
+  }
+  /* Interrupted a hundred times in a row: encode here, and count it. */
+  t = rmp_ext_now_ns();
+  a->held_gvl = 1;
+  rmp_encode_nogvl(a);
+  return held + (rmp_ext_now_ns() - t);
 }
 
 static VALUE rmp_profile_string(VALUE buf) {
@@ -58,7 +99,7 @@ VALUE rmp_ext_flush(rmp_collector *c) {
   rmp_encode_args a;
   uint32_t extra[RMP_EXT_PENDING_MAX];
   uint32_t i, nextra, now;
-  uint64_t t0, t1, t2;
+  uint64_t t0, t1, t2, t_enter = rmp_ext_now_ns(), held;
   int state = 0;
   rmp_status st;
   char comment[5][96];
@@ -102,19 +143,22 @@ VALUE rmp_ext_flush(rmp_collector *c) {
   a.opts.comments = comments;
   a.opts.ncomments = 5;
 
-  /* The snapshot shares nothing with c->p, so app threads may allocate
-   * (and sample) while this runs. The _gvl2 variant neither raises a pending
-   * interrupt (Thread#raise, Timeout) before the call, which would leak the
-   * snapshot, nor after it, which would leak the profile: an interrupted
-   * start skips the call instead, and the encode then runs here. The
-   * interrupt is raised at the next check, after this returns. */
-  rb_thread_call_without_gvl2(rmp_encode_nogvl, &a, NULL, NULL);
-  if (!a.ran) rmp_encode_nogvl(&a);
+  /* App threads may allocate (and sample) while this runs: the snapshot
+   * reads only the prefix of the profiler's tables that rotation froze. */
+  held = rmp_encode_without_gvl(&a, &state);
   t2 = rmp_ext_now_ns();
+  rmp_snapshot_free(&a.snap);
   c->last_encode_ns = t2 - t1;
+  c->last_encode_held_gvl = a.held_gvl;
   c->flushes++;
+  if (state) {
+    rmp_buf_free(&a.out);
+    c->last_gvl_ns = (t1 - t_enter) + held + (rmp_ext_now_ns() - t2);
+    rb_jump_tag(state);
+  }
   if (a.status != RMP_OK) {
     rmp_buf_free(&a.out);
+    c->last_gvl_ns = (t1 - t_enter) + held + (rmp_ext_now_ns() - t2);
     rb_raise(rb_eRuntimeError, "ruby_memprofiler_pprof: encoding failed: %s", rmp_status_str(a.status));
   }
   c->last_bytes = a.out.len;
@@ -124,6 +168,7 @@ VALUE rmp_ext_flush(rmp_collector *c) {
   out = rb_protect(rmp_profile_string, (VALUE)&a.out, &state);
   c->in_shim = 0;
   rmp_buf_free(&a.out);
+  c->last_gvl_ns = (t1 - t_enter) + held + (rmp_ext_now_ns() - t2);
   if (state) rb_jump_tag(state);
   return out;
 }

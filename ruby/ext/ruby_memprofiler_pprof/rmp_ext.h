@@ -96,6 +96,8 @@ typedef struct rmp_collector {
   uint64_t flush_invalid;      /* entries dropped by flush's type guard */
   uint64_t last_measure_ns; /* part of last_snapshot_ns: re-measuring sizes */
   uint64_t last_snapshot_ns, last_encode_ns, last_bytes, flushes;
+  uint64_t last_gvl_ns;     /* all the time the last flush held the GVL */
+  int last_encode_held_gvl; /* for the tests: it should never */
 
   VALUE flush_mutex;
 } rmp_collector;
