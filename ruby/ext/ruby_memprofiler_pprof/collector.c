@@ -90,6 +90,9 @@ static VALUE rmp_collector_alloc(VALUE klass) {
   /* Collector#initialize applies the Ruby defaults (collector.rb). */
   rmp_config_default(&cfg);
   cfg.seed = rmp_fresh_seed(c);
+  /* Flush then holds the GVL for O(live objects), and for O(trie) only in
+   * the rare flush that compacts (IMPLEMENTATION.md, Flush). */
+  cfg.compact_growth = 0.5;
   if (rmp_profiler_init(&c->p, &cfg) != RMP_OK) rb_raise(rb_eNoMemError, "ruby_memprofiler_pprof: out of memory");
   c->p_ready = 1;
   c->fork_gen = rmp_ext_fork_gen;
@@ -192,6 +195,7 @@ static VALUE rmp_stats(VALUE self) {
   RMP_STAT("stacks", c->p.stacks.nnodes);
   RMP_STAT("functions", c->p.stacks.nfuncs);
   RMP_STAT("strings", c->p.strings.count);
+  RMP_STAT("stack_compactions", c->p.compactions);
   RMP_STAT("gc_sweeps", c->gc_sweeps);
   RMP_STAT("gc_swept", c->gc_swept);
   RMP_STAT("gc_sweep_ns", c->gc_sweep_ns);

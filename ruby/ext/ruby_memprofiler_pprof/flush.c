@@ -11,26 +11,56 @@
 #include "rmp_pprof.h"
 #endif
 
-/* Re-measure each retained object (strings and arrays grow after their
- * allocation), dropping any entry that is no longer a live object. With the
- * GC_END_MARK liveness every entry is a marked or not-yet-swept object; the
- * guard matters for the FREEOBJ fallback and for Ractor-triggered GCs,
- * whose hooks run in the other Ractor's hook list. rb_obj_memsize_of
- * aborts on T_NONE, hence the guard must come first. */
-static int rmp_measure_keep(void *ud, rmp_live_entry *e) {
-  rmp_collector *c = (rmp_collector *)ud;
-  VALUE obj = (VALUE)e->addr;
-  size_t size;
-  switch (RB_BUILTIN_TYPE(obj)) {
-    case T_NONE: case T_ZOMBIE: case T_MOVED:
-      c->flush_invalid++;
-      return 0;
+/* Objects whose size cannot change any more: measured once more, then
+ * left alone (the flag is the shim's; the core keeps entry flags). */
+static int rmp_size_is_final(VALUE obj, int type) {
+  switch (type) {
+    case T_FLOAT: case T_BIGNUM: case T_RATIONAL: case T_COMPLEX: case T_SYMBOL: case T_REGEXP: case T_STRUCT:
+      return 1;
+    case T_STRING: case T_ARRAY: case T_HASH: case T_OBJECT:
+      return RB_OBJ_FROZEN_RAW(obj) != 0;
     default:
-      break;
+      return 0;
   }
-  size = rb_obj_memsize_of(obj);
-  e->size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
-  return 1;
+}
+
+/* Re-measure retained objects (strings and arrays grow after their
+ * allocation), at most RMP_EXT_MEASURE_SLOTS slots of the live table per
+ * flush, from where the last flush stopped: rb_obj_memsize_of needs the
+ * GVL and reads the object, a cache miss each, so re-measuring 60,000
+ * objects held the GVL for 3-4 ms of every flush. A table of up to
+ * RMP_EXT_MEASURE_SLOTS / 2 objects is still re-measured whole at every
+ * flush; a larger one over several, the sizes of the others being as of
+ * their last visit. Entries whose size is final are skipped without
+ * touching the object. An entry that is no longer a live object is
+ * dropped: with the GC_END_MARK liveness every entry is a marked or
+ * not-yet-swept object, so the guard matters for the FREEOBJ fallback
+ * and for Ractor-triggered GCs, whose hooks run in the other Ractor's hook
+ * list. rb_obj_memsize_of aborts on T_NONE, hence the guard comes first. */
+#define RMP_EXT_MEASURE_SLOTS 16384u
+static void rmp_measure_some(rmp_collector *c) {
+  rmp_live *t = &c->p.live;
+  uintptr_t invalid[64];
+  uint32_t i, ninvalid = 0, n = t->mask + 1 < RMP_EXT_MEASURE_SLOTS ? t->mask + 1 : RMP_EXT_MEASURE_SLOTS;
+  uint32_t j = c->measure_cursor & t->mask;
+  for (i = 0; i < n; i++, j = (j + 1) & t->mask) {
+    rmp_live_entry *e = &t->slots[j];
+    VALUE obj = (VALUE)e->addr;
+    size_t size;
+    int type;
+    if (!obj || (e->flags & RMP_EXT_SIZE_FINAL)) continue;
+    type = RB_BUILTIN_TYPE(obj);
+    if (type == T_NONE || type == T_ZOMBIE || type == T_MOVED) {
+      if (ninvalid == sizeof(invalid) / sizeof(invalid[0])) break; /* the rest next time */
+      invalid[ninvalid++] = e->addr;
+      continue;
+    }
+    size = rb_obj_memsize_of(obj);
+    e->size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
+    if (rmp_size_is_final(obj, type)) e->flags |= RMP_EXT_SIZE_FINAL;
+  }
+  c->measure_cursor = j;
+  for (i = 0; i < ninvalid; i++) c->flush_invalid += (uint64_t)rmp_live_delete(t, invalid[i]);
 }
 
 typedef struct rmp_encode_args {
@@ -113,7 +143,7 @@ VALUE rmp_ext_flush(rmp_collector *c) {
   t0 = rmp_ext_now_ns();
   c->in_shim = 1;
   rmp_ext_liveness_catch_up(c);
-  rmp_live_sweep(&c->p.live, rmp_measure_keep, c);
+  rmp_measure_some(c);
   c->last_measure_ns = rmp_ext_now_ns() - t0;
   /* Normally empty after the drain; kept valid across the remap anyway. */
   nextra = c->npending;

@@ -32,6 +32,10 @@ typedef struct rmp_ext_internal_api {
 extern rmp_ext_internal_api rmp_ext_api;
 void rmp_ext_find_internal_api(void);
 
+/* An entry flag of the shim's own (the core uses bit 0, RMP_LIVE_OLD, and
+ * keeps the others): the object's size cannot change any more. */
+#define RMP_EXT_SIZE_FINAL (1u << 16)
+
 /* Frames kept per sample; deeper stacks lose their root end. Kept well
  * under RMP_MAX_DEPTH so rb_profile_frames' cost stays bounded. */
 #define RMP_EXT_MAX_FRAMES 2048
@@ -95,6 +99,7 @@ typedef struct rmp_collector {
   uint64_t compact_moved;      /* tracked objects rekeyed by dcompact */
   uint64_t flush_invalid;      /* entries dropped by flush's type guard */
   uint64_t last_measure_ns; /* part of last_snapshot_ns: re-measuring sizes */
+  uint32_t measure_cursor;  /* the slot the next flush re-measures from */
   uint64_t last_snapshot_ns, last_encode_ns, last_bytes, flushes;
   uint64_t last_gvl_ns;     /* all the time the last flush held the GVL */
   int last_encode_held_gvl; /* for the tests: it should never */
