@@ -32,15 +32,19 @@ static int rmp_size_is_final(VALUE obj, int type) {
  * RMP_EXT_MEASURE_SLOTS / 2 objects is still re-measured whole at every
  * flush; a larger one over several, the sizes of the others being as of
  * their last visit. Entries whose size is final are skipped without
- * touching the object. An entry that is no longer a live object is
- * dropped: with the GC_END_MARK liveness every entry is a marked or
+ * touching the object. An entry found to be no longer a live object is
+ * dropped (in a large table, when its slot's turn comes): with the GC_END_MARK liveness every entry is a marked or
  * not-yet-swept object, so the guard matters for the FREEOBJ fallback
  * and for Ractor-triggered GCs, whose hooks run in the other Ractor's hook
  * list. rb_obj_memsize_of aborts on T_NONE, hence the guard comes first. */
 #define RMP_EXT_MEASURE_SLOTS 16384u
+static int rmp_keep_valid(void *ud, rmp_live_entry *e) {
+  (void)ud;
+  return !(e->flags & RMP_EXT_INVALID);
+}
+
 static void rmp_measure_some(rmp_collector *c) {
   rmp_live *t = &c->p.live;
-  uintptr_t invalid[64];
   uint32_t i, ninvalid = 0, n = t->mask + 1 < RMP_EXT_MEASURE_SLOTS ? t->mask + 1 : RMP_EXT_MEASURE_SLOTS;
   uint32_t j = c->measure_cursor & t->mask;
   for (i = 0; i < n; i++, j = (j + 1) & t->mask) {
@@ -51,8 +55,8 @@ static void rmp_measure_some(rmp_collector *c) {
     if (!obj || (e->flags & RMP_EXT_SIZE_FINAL)) continue;
     type = RB_BUILTIN_TYPE(obj);
     if (type == T_NONE || type == T_ZOMBIE || type == T_MOVED) {
-      if (ninvalid == sizeof(invalid) / sizeof(invalid[0])) break; /* the rest next time */
-      invalid[ninvalid++] = e->addr;
+      e->flags |= RMP_EXT_INVALID;
+      ninvalid++;
       continue;
     }
     size = rb_obj_memsize_of(obj);
@@ -60,7 +64,9 @@ static void rmp_measure_some(rmp_collector *c) {
     if (rmp_size_is_final(obj, type)) e->flags |= RMP_EXT_SIZE_FINAL;
   }
   c->measure_cursor = j;
-  for (i = 0; i < ninvalid; i++) c->flush_invalid += (uint64_t)rmp_live_delete(t, invalid[i]);
+  /* Rare (see above): a whole pass then, as deleting during the walk
+   * would shift entries past the cursor. */
+  if (ninvalid) c->flush_invalid += rmp_live_sweep(t, rmp_keep_valid, NULL);
 }
 
 typedef struct rmp_encode_args {

@@ -33,8 +33,10 @@ extern rmp_ext_internal_api rmp_ext_api;
 void rmp_ext_find_internal_api(void);
 
 /* An entry flag of the shim's own (the core uses bit 0, RMP_LIVE_OLD, and
- * keeps the others): the object's size cannot change any more. */
+ * keeps the others). The object's size cannot change any more: */
 #define RMP_EXT_SIZE_FINAL (1u << 16)
+/* Found not to be a live object by flush's re-measure: about to go. */
+#define RMP_EXT_INVALID (1u << 17)
 
 /* Frames kept per sample; deeper stacks lose their root end. Kept well
  * under RMP_MAX_DEPTH so rb_profile_frames' cost stays bounded. */
