@@ -51,6 +51,7 @@ static void rmp_collector_free(void *ptr) {
    * teardown; unhook anyway so nothing calls into freed memory. */
   if (c->running) rmp_collector_stop_hooks(c, c->self);
   if (c->p_ready) rmp_profiler_free(&c->p);
+  free(c->young);
   ruby_xfree(c);
 }
 
@@ -63,6 +64,7 @@ static size_t rmp_collector_memsize(const void *ptr) {
   n += c->p.strings.arena_cap + (size_t)c->p.strings.cap * (sizeof(uint64_t) + sizeof(uint32_t));
   n += (size_t)c->p.stacks.funcs_cap * sizeof(rmp_func) + (size_t)c->p.stacks.frames_cap * sizeof(rmp_frame);
   n += (size_t)c->p.stacks.nodes_cap * (sizeof(rmp_node) + sizeof(uint32_t));
+  n += (size_t)c->young_cap * sizeof(uintptr_t);
   return n;
 }
 
