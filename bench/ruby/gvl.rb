@@ -12,18 +12,21 @@
 # DEPTH levels, so the trie holds about STACKS * (DEPTH - log4 STACKS) nodes);
 # LIVE of them are kept. Between two flushes the app replaces --churn kept
 # objects (half on stacks never seen before) and allocates --garbage more
-# that die, like a steady server whose set of call sites slowly grows.
+# that die, like a steady server whose set of call sites slowly grows. The
+# passes are timed over --gcs GCs of each kind (median), each after --young
+# allocations of which a quarter are kept.
 require "optparse"
 require "rbconfig"
 
-opts = { grid: %w[10000:1000:12 60000:60000:14 60000:200000:16 200000:200000:14 200000:500000:16],
-         flushes: 30, churn: 2000, garbage: 5000, gcs: 15 }
+opts = { grid: %w[10000:1000:12 60000:1000:40 60000:60000:10 60000:200000:10 200000:200000:10 200000:500000:10],
+         flushes: 30, churn: 2000, garbage: 5000, gcs: 15, young: 2000 }
 OptionParser.new do |o|
   o.on("--grid LIST") { |v| opts[:grid] = v.split(",") }
   o.on("--flushes N", Integer) { |v| opts[:flushes] = v }
   o.on("--churn N", Integer) { |v| opts[:churn] = v }
   o.on("--garbage N", Integer) { |v| opts[:garbage] = v }
   o.on("--gcs N", Integer) { |v| opts[:gcs] = v }
+  o.on("--young N", Integer) { |v| opts[:young] = v }
   o.on("--one POINT") { |v| opts[:one] = v }
 end.parse!
 
@@ -74,10 +77,15 @@ if opts[:one]
     warn c.stats.values_at(:last_flush_gvl_ns, :last_flush_snapshot_ns, :last_flush_measure_ns, :last_flush_encode_ns, :live_samples, :stacks).inspect if ENV["RMP_BENCH_DEBUG"]
   end
   s = c.stats
-  c.sample_rate = 0 # nothing more is tracked while measuring the passes
   GC.start(full_mark: true, immediate_sweep: true)
+  # Before each GC the app allocates --young objects on known stacks and
+  # keeps a quarter of them (up to 4 GCs), as between two GCs of a server.
+  young = []
   pass = lambda do |full|
     times = Array.new(opts[:gcs]) do
+      opts[:young].times { |i| rmp_bench_rec(depth, i % stacks, i % 4 == 0 ? young : []) }
+      young.shift(young.size - opts[:young]) if young.size > opts[:young]
+      Thread.pass # commits them
       s0 = c.stats
       GC.start(full_mark: full, immediate_sweep: true)
       s1 = c.stats
@@ -90,6 +98,7 @@ if opts[:one]
   puts format("| %d | %d | %d | %d | %.2f | %.2f | %.2f | %s | %.3f | %.3f |", live, stacks, s[:live_samples],
               s[:stacks], percentile(gvl, 0.5) / 1e6, percentile(gvl, 0.9) / 1e6, gvl.max / 1e6,
               s.key?(:stack_compactions) ? s[:stack_compactions] : "-", minor / 1e6, major / 1e6)
+  warn "live_samples at the passes: #{c.stats[:live_samples]}" if ENV["RMP_BENCH_DEBUG"]
   keep.clear
   c.stop!
   exit
@@ -102,6 +111,6 @@ puts "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 opts[:grid].each do |point|
   args = [RbConfig.ruby, *$LOAD_PATH.grep_v(/rubygems|gems/).flat_map { |d| ["-I", d] }, __FILE__, "--one", point,
           "--flushes", opts[:flushes].to_s, "--churn", opts[:churn].to_s, "--garbage", opts[:garbage].to_s,
-          "--gcs", opts[:gcs].to_s]
+          "--gcs", opts[:gcs].to_s, "--young", opts[:young].to_s]
   system(*args) || abort("#{point} failed")
 end
