@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 # How long flush holds the GVL (stats last_flush_gvl_ns: median, p90, max over
-# the flushes) and how long the liveness pass takes per GC (stats gc_sweep_ns
+# the flushes; last_flush_gvl_cpu_ns, its CPU time, is what a busy machine's
+# preemptions do not inflate) and how long the liveness pass takes per GC (stats gc_sweep_ns
 # over gc_sweeps, minor and major GCs apart), against live objects and
 # distinct stacks:
 #
@@ -10,9 +11,10 @@
 # grid point runs in a fresh process at rate 1. STACKS objects are allocated
 # on STACKS distinct stacks (a recursion that branches four ways per level,
 # DEPTH levels, so the trie holds about STACKS * (DEPTH - log4 STACKS) nodes);
-# LIVE of them are kept. Between two flushes the app replaces --churn kept
-# objects (half on stacks never seen before) and allocates --garbage more
-# that die, like a steady server whose set of call sites slowly grows. The
+# LIVE objects over them are kept. Between two flushes the app replaces
+# --churn kept objects (half of them on stacks drawn from twice as many, so
+# new call sites keep appearing, ever more rarely) and allocates --garbage
+# more that die. The
 # passes are timed over --gcs GCs of each kind (median), each after --young
 # allocations of which a quarter are kept.
 require "optparse"
@@ -56,24 +58,25 @@ if opts[:one]
   c.start!
   keep = []
   garbage = []
-  stacks.times do |x|
-    rmp_bench_rec(depth, x, x < live ? keep : garbage)
+  [live, stacks].max.times do |i|
+    rmp_bench_rec(depth, i % stacks, i < live ? keep : garbage)
     garbage.clear if garbage.size > 10_000
   end
   garbage.clear
   2.times { GC.start(full_mark: true, immediate_sweep: true) }
   3.times { c.flush }
-  next_stack = stacks
   rng = Random.new(1)
   gvl = []
+  cpu = []
   opts[:flushes].times do
     opts[:churn].times do |i|
-      x = i.even? ? next_stack += 1 : rng.rand(stacks)
+      x = rng.rand(i.even? ? stacks * 2 : stacks)
       keep[rng.rand(keep.size)] = rmp_bench_rec(depth, x, []).first
     end
     opts[:garbage].times { |i| rmp_bench_rec(depth, i % stacks, []) }
     c.flush
     gvl << c.stats[:last_flush_gvl_ns]
+    cpu << c.stats[:last_flush_gvl_cpu_ns]
     warn c.stats.values_at(:last_flush_gvl_ns, :last_flush_snapshot_ns, :last_flush_measure_ns, :last_flush_encode_ns, :live_samples, :stacks).inspect if ENV["RMP_BENCH_DEBUG"]
   end
   s = c.stats
@@ -95,8 +98,9 @@ if opts[:one]
   end
   major = pass.call(true)
   minor = pass.call(false)
-  puts format("| %d | %d | %d | %d | %.2f | %.2f | %.2f | %s | %.3f | %.3f |", live, stacks, s[:live_samples],
-              s[:stacks], percentile(gvl, 0.5) / 1e6, percentile(gvl, 0.9) / 1e6, gvl.max / 1e6,
+  puts format("| %d | %d | %d | %d | %.2f | %.2f | %.2f | %.2f / %.2f | %s | %.3f | %.3f |", live, stacks,
+              s[:live_samples], s[:stacks], percentile(gvl, 0.5) / 1e6, percentile(gvl, 0.9) / 1e6, gvl.max / 1e6,
+              percentile(cpu, 0.5) / 1e6, percentile(cpu, 0.9) / 1e6,
               s.key?(:stack_compactions) ? s[:stack_compactions] : "-", minor / 1e6, major / 1e6)
   warn "live_samples at the passes: #{c.stats[:live_samples]}" if ENV["RMP_BENCH_DEBUG"]
   keep.clear
@@ -106,8 +110,9 @@ end
 
 puts "Ruby #{RUBY_VERSION}, #{opts[:flushes]} flushes per row, churn #{opts[:churn]}, garbage #{opts[:garbage]}"
 puts
-puts "| live | stacks | live_samples | trie nodes | GVL ms median | p90 | max | compactions | minor GC pass ms | major GC pass ms |"
-puts "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+puts "| live | stacks | live_samples | trie nodes | GVL ms median | p90 | max | CPU ms median / p90 | compactions | " \
+     "minor GC pass ms | major GC pass ms |"
+puts "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 opts[:grid].each do |point|
   args = [RbConfig.ruby, *$LOAD_PATH.grep_v(/rubygems|gems/).flat_map { |d| ["-I", d] }, __FILE__, "--one", point,
           "--flushes", opts[:flushes].to_s, "--churn", opts[:churn].to_s, "--garbage", opts[:garbage].to_s,

@@ -174,7 +174,8 @@ class TestCollectorApi < Minitest::Test
     c.flush
     s = c.stats
     %i[live_samples heap_samples_dropped allocation_samples_dropped pending_dropped stacks_dropped
-       samples_taken last_flush_snapshot_ns last_flush_encode_ns last_flush_gvl_ns last_flush_bytes].each do |k|
+       samples_taken last_flush_snapshot_ns last_flush_encode_ns last_flush_gvl_ns last_flush_gvl_cpu_ns
+       last_flush_bytes].each do |k|
       assert s.key?(k), "stats lacks #{k}"
       assert_kind_of Integer, s[k]
     end

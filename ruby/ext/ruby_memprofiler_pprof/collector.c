@@ -210,6 +210,7 @@ static VALUE rmp_stats(VALUE self) {
   RMP_STAT("last_flush_encode_ns", c->last_encode_ns);
   RMP_STAT("last_flush_measure_ns", c->last_measure_ns);
   RMP_STAT("last_flush_gvl_ns", c->last_gvl_ns);
+  RMP_STAT("last_flush_gvl_cpu_ns", c->last_gvl_cpu_ns);
   RMP_STAT("last_flush_bytes", c->last_bytes);
   rb_hash_aset(h, ID2SYM(rb_intern("liveness")), rb_str_new_cstr(rmp_ext_liveness_mode()));
   rb_hash_aset(h, ID2SYM(rb_intern("liveness_probe")), rb_str_new_cstr(rmp_ext_liveness_probe()));

@@ -148,6 +148,7 @@ void rmp_ext_young_add(rmp_collector *c, uintptr_t addr) {
  * entries that stay young. */
 static int rmp_keep_marked_relist(void *ud, rmp_live_entry *e) {
   rmp_collector *c = (rmp_collector *)ud;
+  e->flags &= ~RMP_EXT_YOUNG_STAMP;
   if (!rmp_keep_marked(c, e)) return 0;
   if (!(e->flags & RMP_LIVE_OLD) && !rmp_young_push(c, e->addr)) c->young_lost = 1;
   return 1;
@@ -157,30 +158,36 @@ static uint64_t rmp_pass_full(rmp_collector *c) {
   uint64_t dead;
   c->nyoung = 0;
   c->young_lost = 0;
+  c->young_pass = 0;
   dead = rmp_live_sweep(&c->p.live, rmp_keep_marked_relist, c);
   return dead;
 }
 
 /* A minor GC frees no old object, so its pass reads only the young list:
  * entries found unmarked go, those now old leave the list, the rest stay on
- * it. Stale addresses (entries deleted since) fall out on the way. */
+ * it. Stale addresses (entries deleted since) fall out on the way. An
+ * address listed twice (reused by a new entry) is visited once: each visit
+ * stamps the entry with the pass's number (1-255, cleared by the major
+ * pass that rebuilds the list). A listed entry is stamped by every minor
+ * pass, so an older stamp can never equal the current one. */
 static uint64_t rmp_pass_young(rmp_collector *c) {
   uint64_t dead = 0;
-  uint32_t i, n = 0;
+  uint32_t i, n = 0, stamp;
+  c->young_pass = c->young_pass % 255 + 1;
+  stamp = (uint32_t)c->young_pass << RMP_EXT_YOUNG_STAMP_SHIFT;
   for (i = 0; i < c->nyoung; i++) {
     uintptr_t addr = c->young[i];
     rmp_live_entry *e = rmp_live_lookup(&c->p.live, addr);
-    if (!e || (e->flags & (RMP_LIVE_OLD | RMP_EXT_YOUNG_SEEN))) continue;
+    if (!e || (e->flags & RMP_LIVE_OLD) || (e->flags & RMP_EXT_YOUNG_STAMP) == stamp) continue;
     if (!rmp_keep_marked(c, e)) {
       dead += (uint64_t)rmp_live_delete(&c->p.live, addr);
       continue;
     }
     if (e->flags & RMP_LIVE_OLD) continue;
-    e->flags |= RMP_EXT_YOUNG_SEEN;
+    e->flags = (e->flags & ~RMP_EXT_YOUNG_STAMP) | stamp;
     c->young[n++] = addr;
   }
   c->nyoung = n;
-  for (i = 0; i < n; i++) rmp_live_lookup(&c->p.live, c->young[i])->flags &= ~RMP_EXT_YOUNG_SEEN;
   return dead;
 }
 

@@ -37,8 +37,9 @@ void rmp_ext_find_internal_api(void);
 #define RMP_EXT_SIZE_FINAL (1u << 16)
 /* Found not to be a live object by flush's re-measure: about to go. */
 #define RMP_EXT_INVALID (1u << 17)
-/* Visited by the current minor-GC pass (a young address may be listed twice). */
-#define RMP_EXT_YOUNG_SEEN (1u << 18)
+/* The number of the last minor-GC pass that visited the entry (liveness.c). */
+#define RMP_EXT_YOUNG_STAMP_SHIFT 24
+#define RMP_EXT_YOUNG_STAMP (0xffu << RMP_EXT_YOUNG_STAMP_SHIFT)
 
 /* Frames kept per sample; deeper stacks lose their root end. Kept well
  * under RMP_MAX_DEPTH so rb_profile_frames' cost stays bounded. */
@@ -107,12 +108,14 @@ typedef struct rmp_collector {
   uintptr_t *young;
   uint32_t nyoung, young_cap;
   int young_lost;
+  unsigned young_pass; /* minor passes since the list was rebuilt, 1-255 */
   uint64_t compact_moved;      /* tracked objects rekeyed by dcompact */
   uint64_t flush_invalid;      /* entries dropped by flush's type guard */
   uint64_t last_measure_ns; /* part of last_snapshot_ns: re-measuring sizes */
   uint32_t measure_cursor;  /* the slot the next flush re-measures from */
   uint64_t last_snapshot_ns, last_encode_ns, last_bytes, flushes;
   uint64_t last_gvl_ns;     /* all the time the last flush held the GVL */
+  uint64_t last_gvl_cpu_ns; /* the CPU time of it */
   int last_encode_held_gvl; /* for the tests: it should never */
 
   VALUE flush_mutex;
@@ -128,6 +131,13 @@ extern uint64_t rmp_ext_fork_gen;
 static inline uint64_t rmp_ext_now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* This thread's CPU time in ns. */
+static inline uint64_t rmp_ext_cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
