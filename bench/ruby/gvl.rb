@@ -76,7 +76,7 @@ if opts[:one]
     opts[:garbage].times { |i| rmp_bench_rec(depth, i % stacks, []) }
     c.flush
     gvl << c.stats[:last_flush_gvl_ns]
-    cpu << c.stats[:last_flush_gvl_cpu_ns]
+    cpu << c.stats[:last_flush_gvl_cpu_ns].to_i # 0 before the stat existed
     warn c.stats.values_at(:last_flush_gvl_ns, :last_flush_snapshot_ns, :last_flush_measure_ns, :last_flush_encode_ns, :live_samples, :stacks).inspect if ENV["RMP_BENCH_DEBUG"]
   end
   s = c.stats
