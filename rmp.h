@@ -470,6 +470,9 @@ typedef struct rmp_profiler {
   uint32_t kept_nodes, kept_strings; /* sizes after the last compaction */
   uint64_t compactions;              /* rotations that compacted, since init */
   rmp_gen *gen;                      /* see rmp_profiler_rotate */
+  /* Set by the embedder: rotation never compacts; the embedder compacts
+   * with rmp_compaction_* when rmp_profiler_compaction_due says so. */
+  int compact_elsewhere;
 } rmp_profiler;
 
 /* A profile interval taken out of a profiler, self-contained: encoding it
@@ -557,6 +560,38 @@ RMP_DEF void rmp_profiler_thin(rmp_profiler *p);
 RMP_DEF rmp_status rmp_profiler_rotate(rmp_profiler *p, rmp_snapshot *snap, uint32_t *extra_stacks,
                                        size_t nextra, uint64_t now_ns, uint32_t epoch_now);
 RMP_DEF void rmp_snapshot_free(rmp_snapshot *snap);
+
+/* Compaction without holding the profiler's lock for O(trie), in three
+ * steps. begin (under the lock: O(live + functions)) freezes the tables'
+ * prefix and the stack ids still referenced; build (no lock; the profiler
+ * may be used meanwhile) builds the compacted tables from the frozen
+ * prefix; finish (under the lock: O(live + allocation samples + what was
+ * interned since begin)) brings in what was interned, resolved or rekeyed
+ * since begin, remaps every live entry, allocation sample and the extra
+ * stack ids given (rewritten in place; pass the embedder's ids as of now),
+ * and swaps the tables. Nothing of the profiler changes before finish
+ * returns RMP_OK; free the job in every case. No rotation may run between
+ * begin and finish. */
+typedef struct rmp_compaction {
+  rmp_stacks view;       /* the frozen prefix; funcs is a private copy */
+  rmp_strtab strings;    /* the frozen prefix of the strings */
+  rmp_gen *gen;          /* keeps the prefix's arrays */
+  uint32_t *keep, nkeep; /* the stack ids referenced at begin */
+  rmp_stacks out;
+  rmp_strtab out_strings;
+  uint32_t *remap;       /* view node -> out node */
+  uint32_t *func_src;    /* out func -> view func */
+  int built;
+} rmp_compaction;
+/* Has the profiler grown by compact_growth since its last compaction? */
+RMP_DEF int rmp_profiler_compaction_due(const rmp_profiler *p);
+RMP_DEF rmp_status rmp_compaction_begin(rmp_profiler *p, rmp_compaction *cj, const uint32_t *extra_stacks,
+                                        size_t nextra);
+RMP_DEF rmp_status rmp_compaction_build(rmp_compaction *cj);
+RMP_DEF rmp_status rmp_compaction_finish(rmp_profiler *p, rmp_compaction *cj, uint32_t *extra_stacks,
+                                         size_t nextra);
+/* Under the profiler's lock (it releases shared storage). */
+RMP_DEF void rmp_compaction_free(rmp_compaction *cj);
 
 /* Start a new interval without a snapshot: the allocation samples and this
  * interval's counts are forgotten, the live table stays (a forked child,
@@ -1783,8 +1818,7 @@ RMP_DEF rmp_status rmp_profiler_rotate(rmp_profiler *p, rmp_snapshot *snap, uint
   size_t k;
   uint64_t young = 0;
   double alloc_share;
-  int compact = rmp_grown_past_(p->stacks.nnodes, p->kept_nodes, p->compact_growth) ||
-                rmp_grown_past_(p->strings.count, p->kept_strings, p->compact_growth);
+  int compact = !p->compact_elsewhere && rmp_profiler_compaction_due(p);
   memset(snap, 0, sizeof(*snap));
   for (k = 0; k < nextra; k++)
     if (extra_stacks[k] >= p->stacks.nnodes) return RMP_ERR_INVALID;
@@ -1885,6 +1919,272 @@ fail:
   RMP_FREE(copy);
   RMP_FREE(remap);
   RMP_FREE(kmap);
+  return s;
+}
+
+RMP_DEF int rmp_profiler_compaction_due(const rmp_profiler *p) {
+  return rmp_grown_past_(p->stacks.nnodes, p->kept_nodes, p->compact_growth) ||
+         rmp_grown_past_(p->strings.count, p->kept_strings, p->compact_growth);
+}
+
+RMP_DEF void rmp_compaction_free(rmp_compaction *cj) {
+  RMP_FREE(cj->view.funcs);
+  RMP_FREE(cj->view.marks);
+  RMP_FREE(cj->keep);
+  RMP_FREE(cj->remap);
+  RMP_FREE(cj->func_src);
+  rmp_stacks_free(&cj->out);
+  rmp_strtab_free(&cj->out_strings);
+  rmp_gen_release_(cj->gen);
+  memset(cj, 0, sizeof(*cj));
+}
+
+RMP_DEF rmp_status rmp_compaction_begin(rmp_profiler *p, rmp_compaction *cj, const uint32_t *extra_stacks,
+                                        size_t nextra) {
+  rmp_gen *g;
+  rmp_func *funcs;
+  uint32_t i;
+  size_t k;
+  memset(cj, 0, sizeof(*cj));
+  for (k = 0; k < nextra; k++)
+    if (extra_stacks[k] >= p->stacks.nnodes) return RMP_ERR_INVALID;
+  g = (rmp_gen *)rmp_calloc_(1, sizeof(rmp_gen));
+  funcs = (rmp_func *)rmp_calloc_(p->stacks.nfuncs + 1, sizeof(rmp_func));
+  cj->keep = (uint32_t *)rmp_calloc_((size_t)p->live.count + nextra + 1, sizeof(uint32_t));
+  if (!g || !funcs || !cj->keep) {
+    RMP_FREE(g);
+    RMP_FREE(funcs);
+    RMP_FREE(cj->keep);
+    cj->keep = NULL;
+    return RMP_ERR_NOMEM;
+  }
+  /* Functions change in place (names filled in, keys rewritten): build
+   * reads a copy of them as they are now. */
+  if (p->stacks.nfuncs) memcpy(funcs, p->stacks.funcs, sizeof(rmp_func) * p->stacks.nfuncs);
+  for (i = 0; i <= p->live.mask; i++)
+    if (p->live.slots[i].addr) cj->keep[cj->nkeep++] = p->live.slots[i].stack;
+  for (k = 0; k < nextra; k++) cj->keep[cj->nkeep++] = extra_stacks[k];
+  cj->view = rmp_stacks_view_(&p->stacks);
+  cj->view.funcs = funcs;
+  cj->strings = rmp_strtab_view_(&p->strings);
+  /* As a rotation: from now on the arrays grow by moving, and g keeps what
+   * the view reads. */
+  g->refs = 2; /* the profiler and this job */
+  if (p->gen) {
+    p->gen->next = g;
+    g->refs++;
+    rmp_gen_release_(p->gen);
+  }
+  p->gen = g;
+  p->stacks.gen = p->strings.gen = g;
+  cj->gen = g;
+  return RMP_OK;
+}
+
+RMP_DEF rmp_status rmp_compaction_build(rmp_compaction *cj) {
+  rmp_status s;
+  uint32_t i;
+  if ((s = rmp_stacks_mark(&cj->view, 0)) != RMP_OK) return s;
+  for (i = 0; i < cj->nkeep; i++)
+    if ((s = rmp_stacks_mark(&cj->view, cj->keep[i])) != RMP_OK) return s;
+  cj->remap = (uint32_t *)rmp_calloc_(cj->view.nnodes, sizeof(uint32_t));
+  if (!cj->remap) return RMP_ERR_NOMEM;
+  if ((s = rmp_stacks_compact(&cj->view, &cj->strings, &cj->out, &cj->out_strings, cj->remap)) != RMP_OK) return s;
+  cj->func_src = (uint32_t *)rmp_calloc_(cj->out.nfuncs + 1, sizeof(uint32_t));
+  if (!cj->func_src) return RMP_ERR_NOMEM;
+  for (i = 0; i < cj->view.nfuncs; i++) {
+    uint64_t key = cj->view.funcs[i].key;
+    uint32_t j = rmp_index_find_(&cj->out.func_index, rmp_func_hash_(key), &cj->out, rmp_func_eq_, &key);
+    if (j != RMP_NONE_) cj->func_src[j] = i;
+  }
+  cj->built = 1;
+  return RMP_OK;
+}
+
+/* finish's maps from the profiler's current ids into cj->out. */
+typedef struct rmp_merge_ {
+  const rmp_profiler *p;
+  rmp_compaction *cj;
+  uint32_t *amap;  /* nodes interned since begin */
+  uint32_t *fmap;  /* frames */
+  uint32_t *cmap;  /* functions */
+  uint32_t *kmap;  /* strings */
+  uint32_t *chain; /* RMP_MAX_DEPTH + 1 */
+} rmp_merge_;
+
+static rmp_status rmp_merge_string_(rmp_merge_ *m, uint32_t id, uint32_t *out) {
+  rmp_status s;
+  if (id >= m->p->strings.count) id = 0;
+  if (m->kmap[id] == RMP_NONE_ && (s = rmp_restring_(&m->p->strings, id, &m->cj->out_strings, &m->kmap[id])) != RMP_OK)
+    return s;
+  *out = m->kmap[id];
+  return RMP_OK;
+}
+
+/* Name out's function j as the profiler's function i is named now. */
+static rmp_status rmp_merge_names_(rmp_merge_ *m, uint32_t i, uint32_t j) {
+  const rmp_func *f = &m->p->stacks.funcs[i];
+  uint32_t n, sn, fl;
+  rmp_status s;
+  if (!f->resolved || m->cj->out.funcs[j].resolved) return RMP_OK;
+  if ((s = rmp_merge_string_(m, f->name, &n)) != RMP_OK || (s = rmp_merge_string_(m, f->system_name, &sn)) != RMP_OK ||
+      (s = rmp_merge_string_(m, f->file, &fl)) != RMP_OK)
+    return s;
+  rmp_func_resolve(&m->cj->out, j, n, sn, fl, f->start_line);
+  return RMP_OK;
+}
+
+static rmp_status rmp_merge_func_(rmp_merge_ *m, uint32_t i, uint32_t *out) {
+  rmp_status s;
+  if (m->cmap[i] == RMP_NONE_) {
+    if ((s = rmp_func_get_or_add_(&m->cj->out, m->p->stacks.funcs[i].key, &m->cmap[i])) != RMP_OK) return s;
+    if ((s = rmp_merge_names_(m, i, m->cmap[i])) != RMP_OK) return s;
+  }
+  *out = m->cmap[i];
+  return RMP_OK;
+}
+
+static rmp_status rmp_merge_frame_(rmp_merge_ *m, uint32_t f, uint32_t *out) {
+  rmp_status s;
+  if (m->fmap[f] == RMP_NONE_) {
+    const rmp_frame *fr = &m->p->stacks.frames[f];
+    uint32_t func;
+    if ((s = rmp_merge_func_(m, fr->func, &func)) != RMP_OK) return s;
+    if ((s = rmp_frame_get_or_add_(&m->cj->out, func, fr->line, &m->fmap[f])) != RMP_OK) return s;
+  }
+  *out = m->fmap[f];
+  return RMP_OK;
+}
+
+static uint32_t *rmp_merge_slot_(rmp_merge_ *m, uint32_t id) {
+  return id < m->cj->view.nnodes ? &m->cj->remap[id] : &m->amap[id - m->cj->view.nnodes];
+}
+
+/* The node in out for the profiler's stack id: kept by build, or copied
+ * now with the ancestors build dropped. */
+static rmp_status rmp_merge_node_(rmp_merge_ *m, uint32_t id, uint32_t *out) {
+  const rmp_stacks *st = &m->p->stacks;
+  uint32_t n = 0, orig;
+  rmp_status s;
+  if (id >= st->nnodes) id = 0;
+  orig = id;
+  while (*rmp_merge_slot_(m, id) == RMP_NONE_) { /* the root always maps */
+    m->chain[n++] = id;
+    id = st->nodes[id].parent;
+  }
+  while (n-- > 0) {
+    uint32_t node = m->chain[n], frame;
+    if ((s = rmp_merge_frame_(m, st->nodes[node].frame, &frame)) != RMP_OK) return s;
+    if ((s = rmp_node_get_or_add_(&m->cj->out, *rmp_merge_slot_(m, st->nodes[node].parent), frame,
+                                  rmp_merge_slot_(m, node))) != RMP_OK)
+      return s;
+  }
+  *out = *rmp_merge_slot_(m, orig);
+  return RMP_OK;
+}
+
+static uint32_t *rmp_fill_none_(size_t n) {
+  uint32_t *v = (uint32_t *)rmp_calloc_(n + 1, sizeof(uint32_t));
+  size_t i;
+  if (v)
+    for (i = 0; i <= n; i++) v[i] = RMP_NONE_;
+  return v;
+}
+
+RMP_DEF rmp_status rmp_compaction_finish(rmp_profiler *p, rmp_compaction *cj, uint32_t *extra_stacks,
+                                         size_t nextra) {
+  rmp_merge_ m;
+  rmp_status s = RMP_OK;
+  uint32_t i, j, n = 0, *nstack = NULL, *nklass = NULL, *xstack = NULL;
+  size_t k, nlive = (size_t)p->live.count + p->allocs.n;
+  if (!cj->built) return RMP_ERR_INVALID;
+  for (k = 0; k < nextra; k++)
+    if (extra_stacks[k] >= p->stacks.nnodes) return RMP_ERR_INVALID;
+  memset(&m, 0, sizeof(m));
+  m.p = p;
+  m.cj = cj;
+  m.amap = rmp_fill_none_(p->stacks.nnodes - cj->view.nnodes);
+  m.fmap = rmp_fill_none_(p->stacks.nframes);
+  m.cmap = rmp_fill_none_(p->stacks.nfuncs);
+  m.kmap = rmp_fill_none_(p->strings.count);
+  m.chain = (uint32_t *)rmp_calloc_(RMP_MAX_DEPTH + 2, sizeof(uint32_t));
+  nstack = (uint32_t *)rmp_calloc_(nlive + 1, sizeof(uint32_t));
+  nklass = (uint32_t *)rmp_calloc_(nlive + 1, sizeof(uint32_t));
+  xstack = (uint32_t *)rmp_calloc_(nextra + 1, sizeof(uint32_t));
+  if (!m.amap || !m.fmap || !m.cmap || !m.kmap || !m.chain || !nstack || !nklass || !xstack) {
+    s = RMP_ERR_NOMEM;
+    goto done;
+  }
+  /* Functions: keys as they are now (in two steps, as two may have
+   * swapped addresses), then names filled in since begin. */
+  for (j = 0; j < cj->out.nfuncs; j++) m.cmap[cj->func_src[j]] = j;
+  for (j = 0; j < cj->out.nfuncs; j++)
+    if (cj->out.funcs[j].key != p->stacks.funcs[cj->func_src[j]].key &&
+        (s = rmp_func_rekey(&cj->out, j, UINT64_C(0x8000000000000000) | j)) != RMP_OK)
+      goto done;
+  for (j = 0; j < cj->out.nfuncs; j++) {
+    uint64_t key = p->stacks.funcs[cj->func_src[j]].key;
+    if (cj->out.funcs[j].key != key && (s = rmp_func_rekey(&cj->out, j, key)) != RMP_OK) goto done;
+    if ((s = rmp_merge_names_(&m, cj->func_src[j], j)) != RMP_OK) goto done;
+  }
+  /* Every id the profiler holds, into new arrays first: nothing of p
+   * changes until all have mapped. */
+  for (i = 0; i <= p->live.mask; i++) {
+    const rmp_live_entry *e = &p->live.slots[i];
+    if (!e->addr) continue;
+    if ((s = rmp_merge_node_(&m, e->stack, &nstack[n])) != RMP_OK ||
+        (s = rmp_merge_string_(&m, e->klass, &nklass[n])) != RMP_OK)
+      goto done;
+    n++;
+  }
+  for (i = 0; i < p->allocs.n; i++, n++)
+    if ((s = rmp_merge_node_(&m, p->allocs.v[i].stack, &nstack[n])) != RMP_OK ||
+        (s = rmp_merge_string_(&m, p->allocs.v[i].klass, &nklass[n])) != RMP_OK)
+      goto done;
+  for (k = 0; k < nextra; k++)
+    if ((s = rmp_merge_node_(&m, extra_stacks[k], &xstack[k])) != RMP_OK) goto done;
+  cj->out.truncated = p->stacks.truncated;
+  /* Commit. */
+  n = 0;
+  for (i = 0; i <= p->live.mask; i++) {
+    rmp_live_entry *e = &p->live.slots[i];
+    if (!e->addr) continue;
+    e->stack = nstack[n];
+    e->klass = nklass[n++];
+  }
+  for (i = 0; i < p->allocs.n; i++, n++) {
+    p->allocs.v[i].stack = nstack[n];
+    p->allocs.v[i].klass = nklass[n];
+  }
+  for (k = 0; k < nextra; k++) extra_stacks[k] = xstack[k];
+  if (p->gen && p->gen->refs > 1) { /* snapshots (or this job) still read them */
+    RMP_ASSERT(!p->gen->owns_tables);
+    p->gen->stacks = p->stacks;
+    p->gen->strings = p->strings;
+    p->gen->owns_tables = 1;
+  } else {
+    rmp_stacks_free(&p->stacks);
+    rmp_strtab_free(&p->strings);
+  }
+  rmp_gen_release_(p->gen);
+  p->gen = NULL;
+  p->stacks = cj->out;
+  p->strings = cj->out_strings;
+  p->stacks.gen = p->strings.gen = NULL;
+  memset(&cj->out, 0, sizeof(cj->out));
+  memset(&cj->out_strings, 0, sizeof(cj->out_strings));
+  p->kept_nodes = p->stacks.nnodes;
+  p->kept_strings = p->strings.count;
+  p->compactions++;
+done:
+  RMP_FREE(m.amap);
+  RMP_FREE(m.fmap);
+  RMP_FREE(m.cmap);
+  RMP_FREE(m.kmap);
+  RMP_FREE(m.chain);
+  RMP_FREE(nstack);
+  RMP_FREE(nklass);
+  RMP_FREE(xstack);
   return s;
 }
 

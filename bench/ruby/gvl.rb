@@ -77,7 +77,7 @@ if opts[:one]
     c.flush
     gvl << c.stats[:last_flush_gvl_ns]
     cpu << c.stats[:last_flush_gvl_cpu_ns].to_i # 0 before the stat existed
-    warn c.stats.values_at(:last_flush_gvl_ns, :last_flush_snapshot_ns, :last_flush_measure_ns, :last_flush_encode_ns, :live_samples, :stacks).inspect if ENV["RMP_BENCH_DEBUG"]
+    warn c.stats.values_at(:last_flush_gvl_ns, :last_flush_snapshot_ns, :last_flush_measure_ns, :last_flush_encode_ns, :live_samples, :stacks, :stack_compactions, :last_flush_gvl_cpu_ns).inspect if ENV["RMP_BENCH_DEBUG"]
   end
   s = c.stats
   GC.start(full_mark: true, immediate_sweep: true)

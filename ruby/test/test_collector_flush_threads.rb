@@ -3,9 +3,9 @@
 require_relative "collector_support"
 
 # Flush shares the profiler's stack and string tables with the profile it
-# encodes without the GVL, while other threads keep allocating into them
-# (and GC.compact moves objects and frame keys, GC.stress collects at every
-# allocation). Every profile must decode, and the retained objects must come
+# encodes without the GVL, and compacts them there too, while other threads
+# keep allocating into them (and GC.compact moves objects and frame keys,
+# GC.stress collects at every allocation). Every profile must decode, and the retained objects must come
 # out exactly, under the stacks that made them.
 class TestCollectorFlushThreads < Minitest::Test
   include CollectorSupport
@@ -16,19 +16,46 @@ class TestCollectorFlushThreads < Minitest::Test
     GC.stress = false
   end
 
-  # Three call sites, one per thread, each reached over many distinct
-  # stacks (the depth varies) so that the trie keeps growing.
-  def flush_site_a(depth, kept) = depth.zero? ? kept << "a-#{kept.size}" * 3 : flush_site_a(depth - 1, kept)
-  def flush_site_b(depth, kept) = depth.zero? ? kept << [kept.size, "b"] : flush_site_b(depth - 1, kept)
-  def flush_site_c(depth, kept) = depth.zero? ? kept << { kept.size => "c" } : flush_site_c(depth - 1, kept)
+  # Three call sites, one per thread, each reached over thousands of
+  # distinct stacks (a recursion that takes one of two lines per level), so
+  # that the trie keeps growing and flushes compact it.
+  def flush_site_a(n, kept)
+    return kept << "a-#{kept.size}" * 3 if n < 2
+
+    if n.odd?
+      flush_site_a(n / 2, kept)
+    else
+      flush_site_a(n / 2, kept)
+    end
+  end
+
+  def flush_site_b(n, kept)
+    return kept << [kept.size, "b"] if n < 2
+
+    if n.odd?
+      flush_site_b(n / 2, kept)
+    else
+      flush_site_b(n / 2, kept)
+    end
+  end
+
+  def flush_site_c(n, kept)
+    return kept << { kept.size => "c" } if n < 2
+
+    if n.odd?
+      flush_site_c(n / 2, kept)
+    else
+      flush_site_c(n / 2, kept)
+    end
+  end
 
   def allocating_thread(site, stop)
     Thread.new do
       kept = []
       i = 0
       until stop[0]
-        send(site, i % 40, kept)
-        send(site, (i * 7) % 40, []) # garbage
+        send(site, 4096 + (i % 4096), kept)
+        send(site, 4096 + ((i * 7) % 4096), []) # garbage
         kept.shift(500) if kept.size > 3000
         i += 1
       end
@@ -48,7 +75,7 @@ class TestCollectorFlushThreads < Minitest::Test
       profiles << c.flush
     end
     GC.stress = true
-    2.times { profiles << c.flush }
+    profiles << c.flush
     GC.stress = false
     stop[0] = true
     kept = threads.map(&:value)
@@ -56,7 +83,7 @@ class TestCollectorFlushThreads < Minitest::Test
     final = decode(c.flush)
     profiles.each { |p| refute_empty decode(p).samples }
     refute c.send(:_last_encode_held_gvl), "flush encoded while holding the GVL"
-    assert_operator c.stats[:stacks], :>, 40, "the trie never grew"
+    assert_operator c.stats[:stack_compactions], :>=, 1, "no flush compacted: #{c.stats.slice(:stacks)}"
     [[/flush_site_a/, "String", "String#*", kept[0]], [/flush_site_b/, "Array", /flush_site_b/, kept[1]],
      [/flush_site_c/, "Hash", /flush_site_c/, kept[2]]].each do |func, klass, leaf, objs|
       assert_operator objs.size, :>, 0

@@ -92,10 +92,11 @@ static VALUE rmp_collector_alloc(VALUE klass) {
   /* Collector#initialize applies the Ruby defaults (collector.rb). */
   rmp_config_default(&cfg);
   cfg.seed = rmp_fresh_seed(c);
-  /* Flush then holds the GVL for O(live objects), and for O(trie) only in
-   * the rare flush that compacts (IMPLEMENTATION.md, Flush). */
+  /* Flush then holds the GVL for O(live objects), never for O(trie)
+   * (IMPLEMENTATION.md, Flush). */
   cfg.compact_growth = 0.5;
   if (rmp_profiler_init(&c->p, &cfg) != RMP_OK) rb_raise(rb_eNoMemError, "ruby_memprofiler_pprof: out of memory");
+  c->p.compact_elsewhere = 1; /* flush compacts, mostly without the GVL */
   c->p_ready = 1;
   c->fork_gen = rmp_ext_fork_gen;
   c->flush_mutex = rb_mutex_new();

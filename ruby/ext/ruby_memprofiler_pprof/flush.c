@@ -76,6 +76,11 @@ typedef struct rmp_encode_args {
   rmp_status status;
   int ran;
   int held_gvl;
+  /* A compaction begun with the rotation: built here too, without the
+   * GVL, and finished after it. */
+  rmp_compaction cj;
+  int compacting;
+  rmp_status cj_status;
 } rmp_encode_args;
 
 /* The snapshot's copies are freed by the caller, which holds the GVL: its
@@ -83,8 +88,24 @@ typedef struct rmp_encode_args {
 static void *rmp_encode_nogvl(void *p) {
   rmp_encode_args *a = (rmp_encode_args *)p;
   a->status = rmp_pprof_encode_gzip(&a->snap, &a->opts, &a->out);
+  if (a->compacting) a->cj_status = rmp_compaction_build(&a->cj);
   a->ran = 1;
   return NULL;
+}
+
+/* The short GVL-held step of a compaction: what was interned, named or
+ * moved meanwhile comes in, and every id the shim holds is remapped (the
+ * pending samples' stacks here, the live table's and the allocation
+ * samples' in the core). On failure the tables stay as they are and the
+ * next flush tries again. */
+static void rmp_compaction_end(rmp_collector *c, rmp_encode_args *a) {
+  uint32_t extra[RMP_EXT_PENDING_MAX], i, n = c->npending;
+  if (!a->compacting) return;
+  for (i = 0; i < n; i++) extra[i] = c->pending[i].stack;
+  if (a->cj_status == RMP_OK && rmp_compaction_finish(&c->p, &a->cj, extra, n) == RMP_OK)
+    for (i = 0; i < n; i++) c->pending[i].stack = extra[i];
+  rmp_compaction_free(&a->cj);
+  a->compacting = 0;
 }
 
 static VALUE rmp_yield(VALUE unused) {
@@ -172,6 +193,10 @@ VALUE rmp_ext_flush(rmp_collector *c) {
   cpu1 = rmp_ext_cpu_ns();
   if (st != RMP_OK) rb_raise(rb_eNoMemError, "ruby_memprofiler_pprof: snapshot failed: %s", rmp_status_str(st));
   c->last_snapshot_ns = t1 - t0;
+  /* Rotation never compacts here (compact_elsewhere): the trie's O(nodes)
+   * work runs below without the GVL. */
+  if (rmp_profiler_compaction_due(&c->p) && rmp_compaction_begin(&c->p, &a.cj, extra, nextra) == RMP_OK)
+    a.compacting = 1;
 
   /* Counts are this interval's, as the encoder's own are; the running
    * totals are in #stats. */
@@ -195,6 +220,7 @@ VALUE rmp_ext_flush(rmp_collector *c) {
   t2 = rmp_ext_now_ns();
   cpu2 = rmp_ext_cpu_ns();
   rmp_snapshot_free(&a.snap);
+  rmp_compaction_end(c, &a);
   c->last_encode_ns = t2 - t1;
   c->last_encode_held_gvl = a.held_gvl;
   c->flushes++;
