@@ -176,6 +176,11 @@ typedef struct rmp_index_ {
   uint32_t mask;   /* capacity - 1; capacity is a power of two */
 } rmp_index_;
 
+/* Storage that snapshots still read after the profiler moved on: see
+ * rmp_profiler_rotate. Internal; the profiler and snapshots hold counted
+ * references. */
+typedef struct rmp_gen rmp_gen;
+
 typedef struct rmp_strtab {
   char *arena;       /* every string, each followed by a NUL */
   size_t arena_len, arena_cap;
@@ -183,6 +188,7 @@ typedef struct rmp_strtab {
   uint32_t *lens;    /* id -> length (strings may contain NULs) */
   uint32_t count, cap;
   rmp_index_ index;  /* hash of the bytes -> id */
+  rmp_gen *gen;      /* set while snapshots read these arrays: growth then moves, never frees */
 } rmp_strtab;
 
 RMP_DEF rmp_status rmp_strtab_init(rmp_strtab *t);
@@ -253,6 +259,7 @@ typedef struct rmp_stacks {
   uint8_t *marks;                             /* per node, during compaction */
   uint32_t marks_len;
   uint64_t truncated;                         /* stacks cut at RMP_MAX_DEPTH */
+  rmp_gen *gen;                               /* as in rmp_strtab */
 } rmp_stacks;
 
 RMP_DEF rmp_status rmp_stacks_init(rmp_stacks *st);
@@ -313,7 +320,7 @@ typedef struct rmp_live_entry {
   uint32_t epoch;  /* embedder's clock at allocation (Ruby: GC count); see rmp_age */
   uint32_t size;   /* bytes, saturated at UINT32_MAX */
   float weight;    /* objects it stands for: 1 / P(this entry is in the table) */
-  uint32_t flags;  /* RMP_LIVE_OLD */
+  uint32_t flags;  /* RMP_LIVE_OLD; bits 16-31 are the embedder's, kept as they are */
 } rmp_live_entry;
 
 /* The embedder has seen the object old (Ruby: promoted), so a minor GC
@@ -433,6 +440,11 @@ typedef struct rmp_config {
   /* Live entries younger than this (rmp_age at rotation) stay out of the
    * snapshot, default 0. Ruby uses 1: retained as of the last GC. */
   uint32_t min_live_age;
+  /* Rotation compacts the stacks and strings only once either has grown
+   * by this fraction since the last compaction (the Ruby gem uses 0.5);
+   * in between, snapshots share the profiler's append-only tables. Default
+   * 0: compact at every rotation. */
+  double compact_growth;
 } rmp_config;
 
 typedef struct rmp_profiler {
@@ -454,13 +466,23 @@ typedef struct rmp_profiler {
   uint32_t min_live_age;
   uint64_t heap_thinnings;  /* thinning steps, since init */
   uint64_t heap_dropped_at_rotate, allocs_dropped_at_rotate, stacks_dropped_at_rotate, thinnings_at_rotate;
+  double compact_growth;
+  uint32_t kept_nodes, kept_strings; /* sizes after the last compaction */
+  uint64_t compactions;              /* rotations that compacted, since init */
+  rmp_gen *gen;                      /* see rmp_profiler_rotate */
+  /* Set by the embedder: rotation never compacts; the embedder compacts
+   * with rmp_compaction_* when rmp_profiler_compaction_due says so. */
+  int compact_elsewhere;
 } rmp_profiler;
 
 /* A profile interval taken out of a profiler, self-contained: encoding it
  * touches nothing the profiler still uses, so it can run concurrently. */
 typedef struct rmp_snapshot {
+  /* Read-only views: the prefix of the tables that rotation froze (only
+   * the arrays the encoder reads; no indexes). NULL gen: owned outright. */
   rmp_strtab strings;
   rmp_stacks stacks;
+  rmp_gen *gen;
   rmp_live_entry *live;       /* copies of the live entries */
   uint32_t nlive;
   rmp_alloc_sample *allocs;   /* the interval's allocation samples */
@@ -519,14 +541,57 @@ RMP_DEF double rmp_heap_probability(const rmp_profiler *p);
 /* Thin the live table once (see heap_keep_log2). */
 RMP_DEF void rmp_profiler_thin(rmp_profiler *p);
 
-/* Take the interval out of the profiler into snap, and compact the
- * profiler's tables down to what its live objects (and the extra stack ids
- * given, which are rewritten in place) still reference. Functions whose keys
- * are no longer referenced are gone from p->stacks afterwards. On failure
- * nothing changes and snap is zeroed. */
+/* Take the interval out of the profiler into snap. The snapshot's stacks and
+ * strings are a frozen prefix of the profiler's tables, which stay
+ * append-only: growth copies an array to a new one and leaves the old one
+ * to the snapshots still reading it, so rotation costs O(live entries), not
+ * O(trie). When the tables have grown by compact_growth since the last
+ * compaction (always, with 0), rotation also compacts them down to what
+ * the live objects (and the extra stack ids given, which are rewritten in
+ * place) still reference; functions whose keys are no longer referenced are
+ * gone from p->stacks afterwards, and p->compactions counts it. On failure
+ * nothing changes and snap is zeroed.
+ *
+ * A snapshot may be encoded on another thread while the profiler keeps
+ * interning (the tables' prefix never changes, except that a function's
+ * names are filled in by rmp_func_resolve and its key by rmp_func_rekey), but
+ * rmp_snapshot_free must run under the lock that guards the profiler: it
+ * releases storage the two share. Snapshots may outlive the profiler. */
 RMP_DEF rmp_status rmp_profiler_rotate(rmp_profiler *p, rmp_snapshot *snap, uint32_t *extra_stacks,
                                        size_t nextra, uint64_t now_ns, uint32_t epoch_now);
 RMP_DEF void rmp_snapshot_free(rmp_snapshot *snap);
+
+/* Compaction without holding the profiler's lock for O(trie), in three
+ * steps. begin (under the lock: O(live + functions)) freezes the tables'
+ * prefix and the stack ids still referenced; build (no lock; the profiler
+ * may be used meanwhile) builds the compacted tables from the frozen
+ * prefix; finish (under the lock: O(live + allocation samples + what was
+ * interned since begin)) brings in what was interned, resolved or rekeyed
+ * since begin, remaps every live entry, allocation sample and the extra
+ * stack ids given (rewritten in place; pass the embedder's ids as of now),
+ * and swaps the tables. Nothing of the profiler changes before finish
+ * returns RMP_OK; free the job in every case. No rotation may run between
+ * begin and finish. */
+typedef struct rmp_compaction {
+  rmp_stacks view;       /* the frozen prefix; funcs is a private copy */
+  rmp_strtab strings;    /* the frozen prefix of the strings */
+  rmp_gen *gen;          /* keeps the prefix's arrays */
+  uint32_t *keep, nkeep; /* the stack ids referenced at begin */
+  rmp_stacks out;
+  rmp_strtab out_strings;
+  uint32_t *remap;       /* view node -> out node */
+  uint32_t *func_src;    /* out func -> view func */
+  int built;
+} rmp_compaction;
+/* Has the profiler grown by compact_growth since its last compaction? */
+RMP_DEF int rmp_profiler_compaction_due(const rmp_profiler *p);
+RMP_DEF rmp_status rmp_compaction_begin(rmp_profiler *p, rmp_compaction *cj, const uint32_t *extra_stacks,
+                                        size_t nextra);
+RMP_DEF rmp_status rmp_compaction_build(rmp_compaction *cj);
+RMP_DEF rmp_status rmp_compaction_finish(rmp_profiler *p, rmp_compaction *cj, uint32_t *extra_stacks,
+                                         size_t nextra);
+/* Under the profiler's lock (it releases shared storage). */
+RMP_DEF void rmp_compaction_free(rmp_compaction *cj);
 
 /* Start a new interval without a snapshot: the allocation samples and this
  * interval's counts are forgotten, the live table stays (a forked child,
@@ -574,17 +639,81 @@ static void *rmp_calloc_(size_t n, size_t sz) {
   return p;
 }
 
-/* Grow *v (elements of sz bytes) to hold at least need; doubles. */
-static rmp_status rmp_grow_(void **v, uint32_t *cap, uint32_t need, size_t sz) {
-  uint64_t c = *cap ? *cap : 16;
-  void *nv;
-  if (need <= *cap) return RMP_OK;
+/* The capacity that holds need: *cap doubled until it does; 0 if none can. */
+static uint64_t rmp_grown_cap_(uint32_t cap, uint32_t need, size_t sz) {
+  uint64_t c = cap ? cap : 16;
   while (c < need) c *= 2;
   if (c > UINT32_MAX) c = UINT32_MAX;
-  if (c < need || c * sz > SIZE_MAX) return RMP_ERR_NOMEM;
+  if (c < need || c * sz > SIZE_MAX) return 0;
+  return c;
+}
+
+/* Grow *v (elements of sz bytes) to hold at least need; doubles. */
+static rmp_status rmp_grow_(void **v, uint32_t *cap, uint32_t need, size_t sz) {
+  uint64_t c;
+  void *nv;
+  if (need <= *cap) return RMP_OK;
+  if (!(c = rmp_grown_cap_(*cap, need, sz))) return RMP_ERR_NOMEM;
   nv = RMP_REALLOC(*v, (size_t)c * sz);
   if (!nv) return RMP_ERR_NOMEM;
   *v = nv;
+  *cap = (uint32_t)c;
+  return RMP_OK;
+}
+
+struct rmp_gen {
+  /* The profiler while this is its current generation, each snapshot taken
+   * when it began, and the previous generation: a snapshot reads arrays
+   * that may be retired into any later generation, so each generation
+   * keeps the next one alive. */
+  uint32_t refs;
+  rmp_gen *next;
+  void **retired; /* arrays replaced by a larger copy while this was current */
+  uint32_t nretired, retired_cap;
+  int owns_tables; /* the tables a compaction replaced, while this was new */
+  rmp_stacks stacks;
+  rmp_strtab strings;
+};
+
+static void rmp_gen_release_(rmp_gen *g) {
+  while (g && --g->refs == 0) {
+    rmp_gen *next = g->next;
+    uint32_t i;
+    for (i = 0; i < g->nretired; i++) RMP_FREE(g->retired[i]);
+    RMP_FREE(g->retired);
+    if (g->owns_tables) {
+      rmp_stacks_free(&g->stacks);
+      rmp_strtab_free(&g->strings);
+    }
+    RMP_FREE(g);
+    g = next;
+  }
+}
+
+/* Replace *v by a copy of its first `used` bytes in new storage of `bytes`,
+ * the old array going to g: snapshots may still read it. */
+static rmp_status rmp_move_kept_(rmp_gen *g, void **v, size_t bytes, size_t used) {
+  void *nv;
+  if (g->nretired == g->retired_cap &&
+      rmp_grow_((void **)&g->retired, &g->retired_cap, g->nretired + 1, sizeof(void *)) != RMP_OK)
+    return RMP_ERR_NOMEM;
+  if (!(nv = RMP_MALLOC(bytes))) return RMP_ERR_NOMEM;
+  if (used) memcpy(nv, *v, used);
+  g->retired[g->nretired++] = *v;
+  *v = nv;
+  return RMP_OK;
+}
+
+/* rmp_grow_ for an array snapshots may share (g set and referenced by more
+ * than the profiler): the first `used` elements are moved to a new array
+ * instead of reallocated. */
+static rmp_status rmp_grow_kept_(rmp_gen *g, void **v, uint32_t *cap, uint32_t need, size_t sz, uint32_t used) {
+  uint64_t c;
+  rmp_status s;
+  if (need <= *cap) return RMP_OK;
+  if (!g || g->refs <= 1) return rmp_grow_(v, cap, need, sz);
+  if (!(c = rmp_grown_cap_(*cap, need, sz))) return RMP_ERR_NOMEM;
+  if ((s = rmp_move_kept_(g, v, (size_t)c * sz, (size_t)used * sz)) != RMP_OK) return s;
   *cap = (uint32_t)c;
   return RMP_OK;
 }
@@ -851,15 +980,21 @@ RMP_DEF rmp_status rmp_strtab_intern(rmp_strtab *t, const char *s, size_t len, u
     size_t nc = t->arena_cap ? t->arena_cap : 1024;
     char *na;
     while (nc < t->arena_len + len + 1) nc *= 2;
-    na = (char *)RMP_REALLOC(t->arena, nc);
-    if (!na) return RMP_ERR_NOMEM;
-    t->arena = na;
+    if (t->gen && t->gen->refs > 1) {
+      if ((st = rmp_move_kept_(t->gen, (void **)&t->arena, nc, t->arena_len)) != RMP_OK) return st;
+    } else {
+      na = (char *)RMP_REALLOC(t->arena, nc);
+      if (!na) return RMP_ERR_NOMEM;
+      t->arena = na;
+    }
     t->arena_cap = nc;
   }
   if (t->count + 1 > t->cap) {
     uint32_t c1 = t->cap, c2 = t->cap;
-    if ((st = rmp_grow_((void **)&t->offs, &c1, t->count + 1, sizeof(uint64_t))) != RMP_OK) return st;
-    if ((st = rmp_grow_((void **)&t->lens, &c2, t->count + 1, sizeof(uint32_t))) != RMP_OK) return st;
+    if ((st = rmp_grow_kept_(t->gen, (void **)&t->offs, &c1, t->count + 1, sizeof(uint64_t), t->count)) != RMP_OK)
+      return st;
+    if ((st = rmp_grow_kept_(t->gen, (void **)&t->lens, &c2, t->count + 1, sizeof(uint32_t), t->count)) != RMP_OK)
+      return st;
     t->cap = c1 < c2 ? c1 : c2;
   }
   /* Commit the string before the index so a failed index growth leaves it
@@ -949,7 +1084,8 @@ static rmp_status rmp_func_get_or_add_(rmp_stacks *st, uint64_t key, uint32_t *o
   rmp_status s;
   if ((id = rmp_index_find_(&st->func_index, h, st, rmp_func_eq_, &key)) == RMP_NONE_) {
     if ((id = st->nfuncs) == UINT32_MAX - 1) return RMP_ERR_FULL;
-    if ((s = rmp_grow_((void **)&st->funcs, &st->funcs_cap, id + 1, sizeof(rmp_func))) != RMP_OK) return s;
+    if ((s = rmp_grow_kept_(st->gen, (void **)&st->funcs, &st->funcs_cap, id + 1, sizeof(rmp_func), id)) != RMP_OK)
+      return s;
     memset(&st->funcs[id], 0, sizeof(rmp_func));
     st->funcs[id].key = key;
     if ((s = rmp_index_add_(&st->func_index, h, id, st, rmp_func_hash_id_)) != RMP_OK) return s;
@@ -968,7 +1104,8 @@ static rmp_status rmp_frame_get_or_add_(rmp_stacks *st, uint32_t func, int32_t l
   key.line = line;
   if ((id = rmp_index_find_(&st->frame_index, h, st, rmp_frame_eq_, &key)) == RMP_NONE_) {
     if ((id = st->nframes) == UINT32_MAX - 1) return RMP_ERR_FULL;
-    if ((s = rmp_grow_((void **)&st->frames, &st->frames_cap, id + 1, sizeof(rmp_frame))) != RMP_OK) return s;
+    if ((s = rmp_grow_kept_(st->gen, (void **)&st->frames, &st->frames_cap, id + 1, sizeof(rmp_frame), id)) != RMP_OK)
+      return s;
     st->frames[id] = key;
     if ((s = rmp_index_add_(&st->frame_index, h, id, st, rmp_frame_hash_id_)) != RMP_OK) return s;
     st->nframes = id + 1;
@@ -988,8 +1125,9 @@ static rmp_status rmp_node_get_or_add_(rmp_stacks *st, uint32_t parent, uint32_t
     if ((id = st->nnodes) == UINT32_MAX - 1) return RMP_ERR_FULL;
     if (id + 1 > st->nodes_cap) { /* nodes and node_depth grow in step */
       uint32_t c1 = st->nodes_cap, c2 = st->nodes_cap;
-      if ((s = rmp_grow_((void **)&st->nodes, &c1, id + 1, sizeof(rmp_node))) != RMP_OK) return s;
-      if ((s = rmp_grow_((void **)&st->node_depth, &c2, id + 1, sizeof(uint32_t))) != RMP_OK) return s;
+      if ((s = rmp_grow_kept_(st->gen, (void **)&st->nodes, &c1, id + 1, sizeof(rmp_node), id)) != RMP_OK) return s;
+      if ((s = rmp_grow_kept_(st->gen, (void **)&st->node_depth, &c2, id + 1, sizeof(uint32_t), id)) != RMP_OK)
+        return s;
       st->nodes_cap = c1 < c2 ? c1 : c2;
     }
     st->nodes[id] = key;
@@ -1470,12 +1608,14 @@ RMP_DEF void rmp_config_default(rmp_config *c) {
   c->seed = UINT64_C(0x853c49e6748fea9b);
   c->start_ns = 0;
   c->min_live_age = 0;
+  c->compact_growth = 0.0;
 }
 
 RMP_DEF rmp_status rmp_config_check(const rmp_config *c) {
   if (!rmp_rate_valid(c->sample_rate) || !rmp_rate_valid(c->retain_rate)) return RMP_ERR_INVALID;
   if (c->max_alloc_samples == 0 || c->max_heap_samples == 0 || c->max_heap_samples > (UINT32_C(1) << 30))
     return RMP_ERR_INVALID;
+  if (!(c->compact_growth >= 0.0 && c->compact_growth <= 1e9)) return RMP_ERR_INVALID;
   return RMP_OK;
 }
 
@@ -1486,6 +1626,7 @@ RMP_DEF rmp_status rmp_profiler_init(rmp_profiler *p, const rmp_config *c) {
   if ((s = rmp_sampler_init(&p->sampler, c->sample_rate, c->retain_rate, c->seed)) != RMP_OK) return s;
   p->interval_start_ns = c->start_ns;
   p->min_live_age = c->min_live_age;
+  p->compact_growth = c->compact_growth;
   if ((s = rmp_strtab_init(&p->strings)) != RMP_OK || (s = rmp_stacks_init(&p->stacks)) != RMP_OK ||
       (s = rmp_live_init(&p->live, c->max_heap_samples)) != RMP_OK ||
       (s = rmp_allocs_init(&p->allocs, c->max_alloc_samples)) != RMP_OK) {
@@ -1496,6 +1637,16 @@ RMP_DEF rmp_status rmp_profiler_init(rmp_profiler *p, const rmp_config *c) {
 }
 
 RMP_DEF void rmp_profiler_free(rmp_profiler *p) {
+  if (p->gen && p->gen->refs > 1) {
+    /* Snapshots still read these tables: they go with the generation. */
+    p->gen->stacks = p->stacks;
+    p->gen->strings = p->strings;
+    p->gen->owns_tables = 1;
+    memset(&p->stacks, 0, sizeof(p->stacks));
+    memset(&p->strings, 0, sizeof(p->strings));
+  }
+  rmp_gen_release_(p->gen);
+  p->gen = NULL;
   rmp_strtab_free(&p->strings);
   rmp_stacks_free(&p->stacks);
   rmp_live_free(&p->live);
@@ -1580,11 +1731,80 @@ RMP_DEF void rmp_profiler_forget_interval(rmp_profiler *p, uint64_t now_ns) {
 }
 
 RMP_DEF void rmp_snapshot_free(rmp_snapshot *snap) {
-  rmp_strtab_free(&snap->strings);
-  rmp_stacks_free(&snap->stacks);
+  if (snap->gen) {
+    rmp_gen_release_(snap->gen);
+  } else {
+    rmp_strtab_free(&snap->strings);
+    rmp_stacks_free(&snap->stacks);
+  }
   RMP_FREE(snap->live);
   RMP_FREE(snap->allocs);
   memset(snap, 0, sizeof(*snap));
+}
+
+/* The arrays of t a snapshot reads, without the indexes it never uses. */
+static rmp_strtab rmp_strtab_view_(const rmp_strtab *t) {
+  rmp_strtab v = *t;
+  memset(&v.index, 0, sizeof(v.index));
+  v.gen = NULL;
+  return v;
+}
+static rmp_stacks rmp_stacks_view_(const rmp_stacks *st) {
+  rmp_stacks v = *st;
+  memset(&v.func_index, 0, sizeof(v.func_index));
+  memset(&v.frame_index, 0, sizeof(v.frame_index));
+  memset(&v.node_index, 0, sizeof(v.node_index));
+  v.cache = NULL;
+  v.marks = NULL;
+  v.marks_len = 0;
+  v.gen = NULL;
+  return v;
+}
+
+/* Grown by `growth` since the last compaction, and by RMP_COMPACT_FLOOR
+ * at least: small tables are cheap to keep, and a few new class names
+ * must not make every rotation compact. */
+#ifndef RMP_COMPACT_FLOOR
+#define RMP_COMPACT_FLOOR 1024
+#endif
+static int rmp_grown_past_(uint32_t n, uint32_t kept, double growth) {
+  double by = (double)kept * growth;
+  if (growth <= 0.0) return 1;
+  return (double)n > (double)kept + (by > RMP_COMPACT_FLOOR ? by : RMP_COMPACT_FLOOR);
+}
+
+/* Build the compacted tables (nst, nstr) and the remaps; nothing of p
+ * changes. */
+static rmp_status rmp_compact_tables_(rmp_profiler *p, uint32_t *extra_stacks, size_t nextra, rmp_stacks *nst,
+                                      rmp_strtab *nstr, uint32_t *remap, uint32_t *kmap) {
+  rmp_status s;
+  uint32_t i;
+  size_t k;
+  if ((s = rmp_stacks_mark(&p->stacks, 0)) != RMP_OK) return s;
+  for (i = 0; i <= p->live.mask; i++) {
+    const rmp_live_entry *e = &p->live.slots[i];
+    if (e->addr && (s = rmp_stacks_mark(&p->stacks, e->stack)) != RMP_OK) goto fail;
+  }
+  for (k = 0; k < nextra; k++)
+    if ((s = rmp_stacks_mark(&p->stacks, extra_stacks[k])) != RMP_OK) goto fail;
+  if ((s = rmp_stacks_compact(&p->stacks, &p->strings, nst, nstr, remap)) != RMP_OK) return s;
+  /* Class names of live objects move to the new string table too, those of
+   * entries too young for this snapshot included. */
+  for (i = 0; i < p->strings.count; i++) kmap[i] = RMP_NONE_;
+  for (i = 0; i <= p->live.mask; i++) {
+    const rmp_live_entry *e = &p->live.slots[i];
+    uint32_t c = e->klass < p->strings.count ? e->klass : 0;
+    if (!e->addr || kmap[c] != RMP_NONE_) continue;
+    if ((s = rmp_restring_(&p->strings, c, nstr, &kmap[c])) != RMP_OK) {
+      rmp_stacks_free(nst);
+      rmp_strtab_free(nstr);
+      return s;
+    }
+  }
+  return RMP_OK;
+fail:
+  rmp_marks_drop_(&p->stacks);
+  return s;
 }
 
 RMP_DEF rmp_status rmp_profiler_rotate(rmp_profiler *p, rmp_snapshot *snap, uint32_t *extra_stacks, size_t nextra,
@@ -1593,10 +1813,12 @@ RMP_DEF rmp_status rmp_profiler_rotate(rmp_profiler *p, rmp_snapshot *snap, uint
   rmp_strtab nstr;
   uint32_t *remap = NULL, *kmap = NULL, i, n = 0;
   rmp_live_entry *copy = NULL;
+  rmp_gen *g = NULL;
   rmp_status s = RMP_OK;
   size_t k;
   uint64_t young = 0;
   double alloc_share;
+  int compact = !p->compact_elsewhere && rmp_profiler_compaction_due(p);
   memset(snap, 0, sizeof(*snap));
   for (k = 0; k < nextra; k++)
     if (extra_stacks[k] >= p->stacks.nnodes) return RMP_ERR_INVALID;
@@ -1604,50 +1826,61 @@ RMP_DEF rmp_status rmp_profiler_rotate(rmp_profiler *p, rmp_snapshot *snap, uint
     copy = (rmp_live_entry *)RMP_MALLOC(sizeof(rmp_live_entry) * p->live.count);
     if (!copy) return RMP_ERR_NOMEM;
   }
-  remap = (uint32_t *)rmp_calloc_(p->stacks.nnodes, sizeof(uint32_t));
-  kmap = (uint32_t *)rmp_calloc_(p->strings.count, sizeof(uint32_t));
-  if (!remap || !kmap) {
+  g = (rmp_gen *)rmp_calloc_(1, sizeof(rmp_gen));
+  if (!g) {
     s = RMP_ERR_NOMEM;
     goto fail;
   }
-  if ((s = rmp_stacks_mark(&p->stacks, 0)) != RMP_OK) goto fail;
-  for (i = 0; i <= p->live.mask; i++) {
-    const rmp_live_entry *e = &p->live.slots[i];
-    if (!e->addr) continue;
-    if (rmp_age(epoch_now, e->epoch) >= p->min_live_age)
-      copy[n++] = *e;
-    else
-      young++;
-    if ((s = rmp_stacks_mark(&p->stacks, e->stack)) != RMP_OK) goto fail;
-  }
-  for (k = 0; k < nextra; k++)
-    if ((s = rmp_stacks_mark(&p->stacks, extra_stacks[k])) != RMP_OK) goto fail;
-  if ((s = rmp_stacks_compact(&p->stacks, &p->strings, &nst, &nstr, remap)) != RMP_OK) goto fail;
-  /* Class names of live objects move to the new string table too, those of
-   * entries too young for this snapshot included. */
-  for (i = 0; i < p->strings.count; i++) kmap[i] = RMP_NONE_;
-  for (i = 0; i <= p->live.mask; i++) {
-    const rmp_live_entry *e = &p->live.slots[i];
-    uint32_t c = e->klass < p->strings.count ? e->klass : 0;
-    if (!e->addr || kmap[c] != RMP_NONE_) continue;
-    if ((s = rmp_restring_(&p->strings, c, &nstr, &kmap[c])) != RMP_OK) {
-      rmp_stacks_free(&nst);
-      rmp_strtab_free(&nstr);
+  if (compact) {
+    remap = (uint32_t *)rmp_calloc_(p->stacks.nnodes, sizeof(uint32_t));
+    kmap = (uint32_t *)rmp_calloc_(p->strings.count, sizeof(uint32_t));
+    if (!remap || !kmap) {
+      s = RMP_ERR_NOMEM;
       goto fail;
     }
+    if ((s = rmp_compact_tables_(p, extra_stacks, nextra, &nst, &nstr, remap, kmap)) != RMP_OK) goto fail;
   }
   /* Nothing can fail from here on: commit. */
   for (i = 0; i <= p->live.mask; i++) {
     rmp_live_entry *e = &p->live.slots[i];
     if (!e->addr) continue;
-    e->stack = remap[e->stack];
-    e->klass = e->klass < p->strings.count ? kmap[e->klass] : 0;
+    if (rmp_age(epoch_now, e->epoch) >= p->min_live_age)
+      copy[n++] = *e;
+    else
+      young++;
+    if (compact) {
+      e->stack = remap[e->stack];
+      e->klass = e->klass < p->strings.count ? kmap[e->klass] : 0;
+    }
   }
-  for (k = 0; k < nextra; k++) extra_stacks[k] = remap[extra_stacks[k]];
-  snap->strings = p->strings;
-  snap->stacks = p->stacks;
-  p->strings = nstr;
-  p->stacks = nst;
+  /* The snapshot reads the tables as they are now. g keeps them: arrays
+   * that grow from now on leave their old copy to it, and the tables a
+   * compaction replaces go to it whole. A previous generation keeps g. */
+  snap->strings = rmp_strtab_view_(&p->strings);
+  snap->stacks = rmp_stacks_view_(&p->stacks);
+  snap->gen = g;
+  g->refs = 1;
+  if (p->gen) {
+    p->gen->next = g;
+    g->refs++;
+    rmp_gen_release_(p->gen);
+    p->gen = NULL;
+  }
+  if (compact) {
+    for (k = 0; k < nextra; k++) extra_stacks[k] = remap[extra_stacks[k]];
+    g->stacks = p->stacks;
+    g->strings = p->strings;
+    g->owns_tables = 1;
+    p->stacks = nst;
+    p->strings = nstr;
+    p->kept_nodes = nst.nnodes;
+    p->kept_strings = nstr.count;
+    p->compactions++;
+  } else {
+    p->gen = g;
+    g->refs++;
+  }
+  p->stacks.gen = p->strings.gen = p->gen;
   snap->live = copy;
   snap->nlive = n;
   snap->allocs = p->allocs.v;
@@ -1682,10 +1915,276 @@ RMP_DEF rmp_status rmp_profiler_rotate(rmp_profiler *p, rmp_snapshot *snap, uint
   RMP_FREE(kmap);
   return RMP_OK;
 fail:
-  rmp_marks_drop_(&p->stacks);
+  RMP_FREE(g);
   RMP_FREE(copy);
   RMP_FREE(remap);
   RMP_FREE(kmap);
+  return s;
+}
+
+RMP_DEF int rmp_profiler_compaction_due(const rmp_profiler *p) {
+  return rmp_grown_past_(p->stacks.nnodes, p->kept_nodes, p->compact_growth) ||
+         rmp_grown_past_(p->strings.count, p->kept_strings, p->compact_growth);
+}
+
+RMP_DEF void rmp_compaction_free(rmp_compaction *cj) {
+  RMP_FREE(cj->view.funcs);
+  RMP_FREE(cj->view.marks);
+  RMP_FREE(cj->keep);
+  RMP_FREE(cj->remap);
+  RMP_FREE(cj->func_src);
+  rmp_stacks_free(&cj->out);
+  rmp_strtab_free(&cj->out_strings);
+  rmp_gen_release_(cj->gen);
+  memset(cj, 0, sizeof(*cj));
+}
+
+RMP_DEF rmp_status rmp_compaction_begin(rmp_profiler *p, rmp_compaction *cj, const uint32_t *extra_stacks,
+                                        size_t nextra) {
+  rmp_gen *g;
+  rmp_func *funcs;
+  uint32_t i;
+  size_t k;
+  memset(cj, 0, sizeof(*cj));
+  for (k = 0; k < nextra; k++)
+    if (extra_stacks[k] >= p->stacks.nnodes) return RMP_ERR_INVALID;
+  g = (rmp_gen *)rmp_calloc_(1, sizeof(rmp_gen));
+  funcs = (rmp_func *)rmp_calloc_(p->stacks.nfuncs + 1, sizeof(rmp_func));
+  cj->keep = (uint32_t *)rmp_calloc_((size_t)p->live.count + nextra + 1, sizeof(uint32_t));
+  if (!g || !funcs || !cj->keep) {
+    RMP_FREE(g);
+    RMP_FREE(funcs);
+    RMP_FREE(cj->keep);
+    cj->keep = NULL;
+    return RMP_ERR_NOMEM;
+  }
+  /* Functions change in place (names filled in, keys rewritten): build
+   * reads a copy of them as they are now. */
+  if (p->stacks.nfuncs) memcpy(funcs, p->stacks.funcs, sizeof(rmp_func) * p->stacks.nfuncs);
+  for (i = 0; i <= p->live.mask; i++)
+    if (p->live.slots[i].addr) cj->keep[cj->nkeep++] = p->live.slots[i].stack;
+  for (k = 0; k < nextra; k++) cj->keep[cj->nkeep++] = extra_stacks[k];
+  cj->view = rmp_stacks_view_(&p->stacks);
+  cj->view.funcs = funcs;
+  cj->strings = rmp_strtab_view_(&p->strings);
+  /* As a rotation: from now on the arrays grow by moving, and g keeps what
+   * the view reads. */
+  g->refs = 2; /* the profiler and this job */
+  if (p->gen) {
+    p->gen->next = g;
+    g->refs++;
+    rmp_gen_release_(p->gen);
+  }
+  p->gen = g;
+  p->stacks.gen = p->strings.gen = g;
+  cj->gen = g;
+  return RMP_OK;
+}
+
+RMP_DEF rmp_status rmp_compaction_build(rmp_compaction *cj) {
+  rmp_status s;
+  uint32_t i;
+  if ((s = rmp_stacks_mark(&cj->view, 0)) != RMP_OK) return s;
+  for (i = 0; i < cj->nkeep; i++)
+    if ((s = rmp_stacks_mark(&cj->view, cj->keep[i])) != RMP_OK) return s;
+  cj->remap = (uint32_t *)rmp_calloc_(cj->view.nnodes, sizeof(uint32_t));
+  if (!cj->remap) return RMP_ERR_NOMEM;
+  if ((s = rmp_stacks_compact(&cj->view, &cj->strings, &cj->out, &cj->out_strings, cj->remap)) != RMP_OK) return s;
+  cj->func_src = (uint32_t *)rmp_calloc_(cj->out.nfuncs + 1, sizeof(uint32_t));
+  if (!cj->func_src) return RMP_ERR_NOMEM;
+  for (i = 0; i < cj->view.nfuncs; i++) {
+    uint64_t key = cj->view.funcs[i].key;
+    uint32_t j = rmp_index_find_(&cj->out.func_index, rmp_func_hash_(key), &cj->out, rmp_func_eq_, &key);
+    if (j != RMP_NONE_) cj->func_src[j] = i;
+  }
+  cj->built = 1;
+  return RMP_OK;
+}
+
+/* finish's maps from the profiler's current ids into cj->out. */
+typedef struct rmp_merge_ {
+  const rmp_profiler *p;
+  rmp_compaction *cj;
+  uint32_t *amap;  /* nodes interned since begin */
+  uint32_t *fmap;  /* frames */
+  uint32_t *cmap;  /* functions */
+  uint32_t *kmap;  /* strings */
+  uint32_t *chain; /* RMP_MAX_DEPTH + 1 */
+} rmp_merge_;
+
+static rmp_status rmp_merge_string_(rmp_merge_ *m, uint32_t id, uint32_t *out) {
+  rmp_status s;
+  if (id >= m->p->strings.count) id = 0;
+  if (m->kmap[id] == RMP_NONE_ && (s = rmp_restring_(&m->p->strings, id, &m->cj->out_strings, &m->kmap[id])) != RMP_OK)
+    return s;
+  *out = m->kmap[id];
+  return RMP_OK;
+}
+
+/* Name out's function j as the profiler's function i is named now. */
+static rmp_status rmp_merge_names_(rmp_merge_ *m, uint32_t i, uint32_t j) {
+  const rmp_func *f = &m->p->stacks.funcs[i];
+  uint32_t n, sn, fl;
+  rmp_status s;
+  if (!f->resolved || m->cj->out.funcs[j].resolved) return RMP_OK;
+  if ((s = rmp_merge_string_(m, f->name, &n)) != RMP_OK || (s = rmp_merge_string_(m, f->system_name, &sn)) != RMP_OK ||
+      (s = rmp_merge_string_(m, f->file, &fl)) != RMP_OK)
+    return s;
+  rmp_func_resolve(&m->cj->out, j, n, sn, fl, f->start_line);
+  return RMP_OK;
+}
+
+static rmp_status rmp_merge_func_(rmp_merge_ *m, uint32_t i, uint32_t *out) {
+  rmp_status s;
+  if (m->cmap[i] == RMP_NONE_) {
+    if ((s = rmp_func_get_or_add_(&m->cj->out, m->p->stacks.funcs[i].key, &m->cmap[i])) != RMP_OK) return s;
+    if ((s = rmp_merge_names_(m, i, m->cmap[i])) != RMP_OK) return s;
+  }
+  *out = m->cmap[i];
+  return RMP_OK;
+}
+
+static rmp_status rmp_merge_frame_(rmp_merge_ *m, uint32_t f, uint32_t *out) {
+  rmp_status s;
+  if (m->fmap[f] == RMP_NONE_) {
+    const rmp_frame *fr = &m->p->stacks.frames[f];
+    uint32_t func;
+    if ((s = rmp_merge_func_(m, fr->func, &func)) != RMP_OK) return s;
+    if ((s = rmp_frame_get_or_add_(&m->cj->out, func, fr->line, &m->fmap[f])) != RMP_OK) return s;
+  }
+  *out = m->fmap[f];
+  return RMP_OK;
+}
+
+static uint32_t *rmp_merge_slot_(rmp_merge_ *m, uint32_t id) {
+  return id < m->cj->view.nnodes ? &m->cj->remap[id] : &m->amap[id - m->cj->view.nnodes];
+}
+
+/* The node in out for the profiler's stack id: kept by build, or copied
+ * now with the ancestors build dropped. */
+static rmp_status rmp_merge_node_(rmp_merge_ *m, uint32_t id, uint32_t *out) {
+  const rmp_stacks *st = &m->p->stacks;
+  uint32_t n = 0, orig;
+  rmp_status s;
+  if (id >= st->nnodes) id = 0;
+  orig = id;
+  while (*rmp_merge_slot_(m, id) == RMP_NONE_) { /* the root always maps */
+    m->chain[n++] = id;
+    id = st->nodes[id].parent;
+  }
+  while (n-- > 0) {
+    uint32_t node = m->chain[n], frame;
+    if ((s = rmp_merge_frame_(m, st->nodes[node].frame, &frame)) != RMP_OK) return s;
+    if ((s = rmp_node_get_or_add_(&m->cj->out, *rmp_merge_slot_(m, st->nodes[node].parent), frame,
+                                  rmp_merge_slot_(m, node))) != RMP_OK)
+      return s;
+  }
+  *out = *rmp_merge_slot_(m, orig);
+  return RMP_OK;
+}
+
+static uint32_t *rmp_fill_none_(size_t n) {
+  uint32_t *v = (uint32_t *)rmp_calloc_(n + 1, sizeof(uint32_t));
+  size_t i;
+  if (v)
+    for (i = 0; i <= n; i++) v[i] = RMP_NONE_;
+  return v;
+}
+
+RMP_DEF rmp_status rmp_compaction_finish(rmp_profiler *p, rmp_compaction *cj, uint32_t *extra_stacks,
+                                         size_t nextra) {
+  rmp_merge_ m;
+  rmp_status s = RMP_OK;
+  uint32_t i, j, n = 0, *nstack = NULL, *nklass = NULL, *xstack = NULL;
+  size_t k, nlive = (size_t)p->live.count + p->allocs.n;
+  if (!cj->built) return RMP_ERR_INVALID;
+  for (k = 0; k < nextra; k++)
+    if (extra_stacks[k] >= p->stacks.nnodes) return RMP_ERR_INVALID;
+  memset(&m, 0, sizeof(m));
+  m.p = p;
+  m.cj = cj;
+  m.amap = rmp_fill_none_(p->stacks.nnodes - cj->view.nnodes);
+  m.fmap = rmp_fill_none_(p->stacks.nframes);
+  m.cmap = rmp_fill_none_(p->stacks.nfuncs);
+  m.kmap = rmp_fill_none_(p->strings.count);
+  m.chain = (uint32_t *)rmp_calloc_(RMP_MAX_DEPTH + 2, sizeof(uint32_t));
+  nstack = (uint32_t *)rmp_calloc_(nlive + 1, sizeof(uint32_t));
+  nklass = (uint32_t *)rmp_calloc_(nlive + 1, sizeof(uint32_t));
+  xstack = (uint32_t *)rmp_calloc_(nextra + 1, sizeof(uint32_t));
+  if (!m.amap || !m.fmap || !m.cmap || !m.kmap || !m.chain || !nstack || !nklass || !xstack) {
+    s = RMP_ERR_NOMEM;
+    goto done;
+  }
+  /* Functions: keys as they are now (in two steps, as two may have
+   * swapped addresses), then names filled in since begin. */
+  for (j = 0; j < cj->out.nfuncs; j++) m.cmap[cj->func_src[j]] = j;
+  for (j = 0; j < cj->out.nfuncs; j++)
+    if (cj->out.funcs[j].key != p->stacks.funcs[cj->func_src[j]].key &&
+        (s = rmp_func_rekey(&cj->out, j, UINT64_C(0x8000000000000000) | j)) != RMP_OK)
+      goto done;
+  for (j = 0; j < cj->out.nfuncs; j++) {
+    uint64_t key = p->stacks.funcs[cj->func_src[j]].key;
+    if (cj->out.funcs[j].key != key && (s = rmp_func_rekey(&cj->out, j, key)) != RMP_OK) goto done;
+    if ((s = rmp_merge_names_(&m, cj->func_src[j], j)) != RMP_OK) goto done;
+  }
+  /* Every id the profiler holds, into new arrays first: nothing of p
+   * changes until all have mapped. */
+  for (i = 0; i <= p->live.mask; i++) {
+    const rmp_live_entry *e = &p->live.slots[i];
+    if (!e->addr) continue;
+    if ((s = rmp_merge_node_(&m, e->stack, &nstack[n])) != RMP_OK ||
+        (s = rmp_merge_string_(&m, e->klass, &nklass[n])) != RMP_OK)
+      goto done;
+    n++;
+  }
+  for (i = 0; i < p->allocs.n; i++, n++)
+    if ((s = rmp_merge_node_(&m, p->allocs.v[i].stack, &nstack[n])) != RMP_OK ||
+        (s = rmp_merge_string_(&m, p->allocs.v[i].klass, &nklass[n])) != RMP_OK)
+      goto done;
+  for (k = 0; k < nextra; k++)
+    if ((s = rmp_merge_node_(&m, extra_stacks[k], &xstack[k])) != RMP_OK) goto done;
+  cj->out.truncated = p->stacks.truncated;
+  /* Commit. */
+  n = 0;
+  for (i = 0; i <= p->live.mask; i++) {
+    rmp_live_entry *e = &p->live.slots[i];
+    if (!e->addr) continue;
+    e->stack = nstack[n];
+    e->klass = nklass[n++];
+  }
+  for (i = 0; i < p->allocs.n; i++, n++) {
+    p->allocs.v[i].stack = nstack[n];
+    p->allocs.v[i].klass = nklass[n];
+  }
+  for (k = 0; k < nextra; k++) extra_stacks[k] = xstack[k];
+  if (p->gen && p->gen->refs > 1) { /* snapshots (or this job) still read them */
+    RMP_ASSERT(!p->gen->owns_tables);
+    p->gen->stacks = p->stacks;
+    p->gen->strings = p->strings;
+    p->gen->owns_tables = 1;
+  } else {
+    rmp_stacks_free(&p->stacks);
+    rmp_strtab_free(&p->strings);
+  }
+  rmp_gen_release_(p->gen);
+  p->gen = NULL;
+  p->stacks = cj->out;
+  p->strings = cj->out_strings;
+  p->stacks.gen = p->strings.gen = NULL;
+  memset(&cj->out, 0, sizeof(cj->out));
+  memset(&cj->out_strings, 0, sizeof(cj->out_strings));
+  p->kept_nodes = p->stacks.nnodes;
+  p->kept_strings = p->strings.count;
+  p->compactions++;
+done:
+  RMP_FREE(m.amap);
+  RMP_FREE(m.fmap);
+  RMP_FREE(m.cmap);
+  RMP_FREE(m.kmap);
+  RMP_FREE(m.chain);
+  RMP_FREE(nstack);
+  RMP_FREE(nklass);
+  RMP_FREE(xstack);
   return s;
 }
 

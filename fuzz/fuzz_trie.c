@@ -7,7 +7,18 @@
  * slot's current key lives in ktab, so rekeying a function renames it in
  * every modelled stack at once. After each step every modelled stack must
  * decode to exactly its frames, and after compaction the trie must hold
- * exactly the nodes, frames, functions and strings the live set reaches. */
+ * exactly the nodes, frames, functions and strings the live set reaches.
+ *
+ * Inputs of odd length run the profiler with compact_growth 0.5 (and a
+ * compaction floor of 8 nodes), as the Ruby gem does: rotations that do
+ * not compact share the tables with their snapshot and leave the ids as
+ * they were. The last snapshot is then kept alive across the operations
+ * that follow (interning grows and moves the shared arrays), checked
+ * against a copy of the model made when it was taken, and freed at the
+ * next rotation, or after the profiler at the end. Inputs whose length is
+ * 3 modulo 4 compact off the lock instead (rmp_compaction_*), with stacks
+ * interned and functions rekeyed between the steps. */
+#define RMP_COMPACT_FLOOR 8
 #include "fuzz_impl.h"
 
 #define NKEYS 40
@@ -381,8 +392,49 @@ static void op_rekey(rmp_fz *f, model *m, rmp_stacks *st) {
   m->ktab[k] = nk;
 }
 
+/* The snapshot kept from the last rotation, with the stacks the model held
+ * then: each one's id in the snapshot, depth and lines. Keys and names are
+ * not compared: rmp_func_rekey and rmp_func_resolve may write them in the
+ * shared prefix afterwards (documented), or not once the array moved. */
+typedef struct held_snap {
+  int on;
+  rmp_snapshot snap;
+  uint32_t n;
+  uint32_t id[NSTACKS], depth[NSTACKS];
+  int32_t *lines[NSTACKS];
+} held_snap;
+static held_snap held;
+
+static void held_check_free(void) {
+  if (!held.on) return;
+  for (uint32_t i = 0; i < held.n; i++) {
+    const rmp_stacks *st = &held.snap.stacks;
+    RMP_FZ_CHECK(held.id[i] < st->nnodes);
+    RMP_FZ_CHECK(rmp_stack_frames(st, held.id[i], frame_buf, DEEP_DEPTH) == held.depth[i]);
+    for (uint32_t j = 0; j < held.depth[i]; j++) RMP_FZ_CHECK(rmp_frame_get(st, frame_buf[j])->line == held.lines[i][j]);
+    free(held.lines[i]);
+  }
+  rmp_snapshot_free(&held.snap);
+  held.on = 0;
+}
+
+static void held_keep(const model *m, rmp_snapshot *snap) {
+  held.snap = *snap;
+  held.n = m->n;
+  for (uint32_t i = 0; i < m->n; i++) {
+    held.id[i] = m->s[i].id;
+    held.depth[i] = m->s[i].depth;
+    held.lines[i] = (int32_t *)rmp_fz_alloc((m->s[i].depth + 1) * sizeof(int32_t));
+    for (uint32_t j = 0; j < m->s[i].depth; j++) held.lines[i][j] = m->s[i].fr[j].line;
+  }
+  held.on = 1;
+}
+
 static void op_compact(rmp_fz *f, model *m, rmp_profiler *p) {
   rmp_stacks *st = &p->stacks;
+  /* This replaces the profiler's tables by hand, freeing what a kept
+   * snapshot may still read: that one goes first. */
+  held_check_free();
   /* The live table and the samples hold ids this renumbers: they die first
    * (rotation, below, is the path that carries them over). */
   for (uint32_t i = 0; i < m->n; i++)
@@ -472,6 +524,9 @@ static void op_rotate(rmp_fz *f, uint8_t op, model *m, rmp_profiler *p, uintptr_
   }
   reach want = model_reach(m, keep, klass_names, (int)nklass);
   rmp_snapshot snap;
+  uint64_t compactions = p->compactions;
+  uint32_t nnodes_before = st->nnodes, nstrings_before = p->strings.count;
+  held_check_free();
   if (nextra && (op & 0x40)) { /* an out-of-range extra id: refused, nothing changes */
     uint32_t saved = extra[0];
     extra[0] = st->nnodes + (op & 0x3f);
@@ -482,6 +537,7 @@ static void op_rotate(rmp_fz *f, uint8_t op, model *m, rmp_profiler *p, uintptr_
   RMP_FZ_CHECK(rmp_profiler_rotate(p, &snap, extra, nextra, 2, 7) == RMP_OK);
   /* The snapshot holds the old tables intact, under the old ids. */
   check_all(m, &snap.stacks, &snap.strings);
+  held_keep(m, &snap); /* the model as the snapshot knows it */
   RMP_FZ_CHECK(snap.nlive == nklass && snap.epoch_now == 7 && snap.end_ns == 2);
   for (uint32_t j = 0; j < snap.nlive; j++) {
     mstack *s = by_tag(m, snap.live[j].size);
@@ -493,6 +549,37 @@ static void op_rotate(rmp_fz *f, uint8_t op, model *m, rmp_profiler *p, uintptr_
   RMP_FZ_CHECK(snap.nallocs == ntracked);
   for (uint32_t j = 0; j < snap.nallocs; j++)
     RMP_FZ_CHECK(snap.allocs[j].size == tracked_tag[j] && snap.allocs[j].stack == tracked_id[j]);
+  if (p->compactions == compactions) {
+    /* Shared, not compacted: same tables, same ids, within the growth
+     * allowed since the last compaction. */
+    RMP_FZ_CHECK(p->compact_growth > 0);
+    RMP_FZ_CHECK(st->nnodes == nnodes_before && p->strings.count == nstrings_before);
+    RMP_FZ_CHECK(snap.stacks.nnodes == st->nnodes && snap.stacks.nodes == st->nodes);
+    RMP_FZ_CHECK(p->compact_elsewhere ||
+                 st->nnodes <= p->kept_nodes + (p->kept_nodes / 2 > 8 ? p->kept_nodes / 2 : 8) + 1);
+    for (uint32_t x = 0; x < nextra; x++) RMP_FZ_CHECK(extra[x] == m->s[extra_of[x]].id);
+    for (uint32_t j = 0; j <= p->live.mask; j++) {
+      const rmp_live_entry *e = &p->live.slots[j];
+      mstack *s2 = e->addr ? by_tag(m, e->size) : NULL;
+      RMP_FZ_CHECK(!e->addr || (s2 && s2->id == e->stack));
+    }
+    check_all(m, st, &p->strings);
+    if (!p->compact_elsewhere || !rmp_profiler_compaction_due(p)) return;
+    /* As the gem does: begin, stacks interned and function keys rewritten
+     * while build runs, finish. Nothing referenced changes meanwhile, so
+     * the result must be what a compaction in the rotation would give. */
+    rmp_compaction cj;
+    RMP_FZ_CHECK(rmp_compaction_begin(p, &cj, extra, nextra) == RMP_OK);
+    for (uint8_t k = rmp_fz_u8(f) % 4; k > 0; k--) op_intern(f, m, st);
+    RMP_FZ_CHECK(rmp_compaction_build(&cj) == RMP_OK);
+    for (uint8_t k = rmp_fz_u8(f) % 4; k > 0; k--) {
+      if (k & 1) op_intern(f, m, st);
+      else op_rekey(f, m, st);
+    }
+    RMP_FZ_CHECK(rmp_compaction_finish(p, &cj, extra, nextra) == RMP_OK);
+    rmp_compaction_free(&cj);
+    RMP_FZ_CHECK(p->compactions == compactions + 1);
+  }
   /* The profiler holds exactly what its live objects and the extras reach. */
   for (uint32_t i = 0; i < m->n; i++) m->s[i].new_id = UINT32_MAX;
   for (uint32_t j = 0; j <= p->live.mask; j++) {
@@ -515,7 +602,7 @@ static void op_rotate(rmp_fz *f, uint8_t op, model *m, rmp_profiler *p, uintptr_
   check_reach(st, &p->strings, want);
   forget_dropped_funcs(m, st);
   check_all(m, st, &p->strings);
-  rmp_snapshot_free(&snap);
+  if (p->compact_growth <= 0) held_check_free();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -526,7 +613,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   memset(&m, 0, sizeof m);
   for (int k = 0; k < NKEYS; k++) m.ktab[k] = k == 0 ? 0 : UINT64_C(0x7f0000000000) + (uint64_t)k * 40;
   rmp_config_default(&cfg);
+  if (size % 2) cfg.compact_growth = 0.5;
   RMP_FZ_CHECK(rmp_profiler_init(&p, &cfg) == RMP_OK);
+  p.compact_elsewhere = size % 4 == 3;
   uintptr_t next_addr = 0x1000;
   while (rmp_fz_more(&f)) {
     uint8_t op = rmp_fz_u8(&f);
@@ -542,5 +631,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   check_all(&m, &p.stacks, &p.strings);
   for (uint32_t i = 0; i < m.n; i++) free(m.s[i].fr);
   rmp_profiler_free(&p);
+  held_check_free(); /* it outlives the profiler */
   return 0;
 }

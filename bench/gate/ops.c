@@ -263,6 +263,15 @@ static void profiler_ops(void) {
     rmp_buf_free(&out);
   }
   rmp_snapshot_free(&snap);
+  /* The gem's rotation between compactions: the tables were just compacted
+   * and have not grown, so this one shares them and copies the live
+   * entries only. */
+  p.compact_growth = 0.5;
+  OP_BEGIN();
+  rs = rmp_profiler_rotate(&p, &snap, NULL, 0, UINT64_C(1700000000000000001), 51);
+  op_end("profiler_rotate_shared_50k_live_10k_stacks", 1);
+  CHECK(rs == RMP_OK && snap.nlive == NLIVE && p.compactions == 1);
+  rmp_snapshot_free(&snap);
   rmp_profiler_free(&p);
 }
 

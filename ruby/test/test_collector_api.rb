@@ -175,7 +175,8 @@ class TestCollectorApi < Minitest::Test
     c.flush
     s = c.stats
     %i[live_samples heap_samples_dropped allocation_samples_dropped pending_dropped stacks_dropped
-       samples_taken last_flush_snapshot_ns last_flush_encode_ns last_flush_bytes].each do |k|
+       samples_taken last_flush_snapshot_ns last_flush_encode_ns last_flush_gvl_ns last_flush_gvl_cpu_ns
+       last_flush_bytes].each do |k|
       assert s.key?(k), "stats lacks #{k}"
       assert_kind_of Integer, s[k]
     end
@@ -183,6 +184,8 @@ class TestCollectorApi < Minitest::Test
     assert_operator s[:last_flush_bytes], :>, 0
     assert_operator s[:last_flush_snapshot_ns], :>, 0
     assert_operator s[:last_flush_encode_ns], :>, 0
+    assert_operator s[:last_flush_gvl_ns], :>, 0
+    assert_operator s[:last_flush_gvl_ns], :>=, s[:last_flush_snapshot_ns]
   ensure
     c&.stop!
   end
@@ -212,6 +215,9 @@ class TestCollectorApi < Minitest::Test
     t.join
     assert_equal "from the test", error&.message
     refute_nil result, "flush lost its profile to the interrupt"
+    # The pending interrupt made rb_thread_call_without_gvl2 skip the call;
+    # flush must retry it rather than encode holding the GVL.
+    refute c.send(:_last_encode_held_gvl), "flush encoded while holding the GVL"
     assert_operator decode(result).sum("allocations", klass: "String"), :>=, keep.size
   ensure
     c&.stop!

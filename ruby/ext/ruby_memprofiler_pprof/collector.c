@@ -52,6 +52,7 @@ static void rmp_collector_free(void *ptr) {
    * teardown; unhook anyway so nothing calls into freed memory. */
   if (c->running) rmp_collector_stop_hooks(c, c->self);
   if (c->p_ready) rmp_profiler_free(&c->p);
+  free(c->young);
   ruby_xfree(c);
 }
 
@@ -64,6 +65,7 @@ static size_t rmp_collector_memsize(const void *ptr) {
   n += c->p.strings.arena_cap + (size_t)c->p.strings.cap * (sizeof(uint64_t) + sizeof(uint32_t));
   n += (size_t)c->p.stacks.funcs_cap * sizeof(rmp_func) + (size_t)c->p.stacks.frames_cap * sizeof(rmp_frame);
   n += (size_t)c->p.stacks.nodes_cap * (sizeof(rmp_node) + sizeof(uint32_t));
+  n += (size_t)c->young_cap * sizeof(uintptr_t);
   return n;
 }
 
@@ -91,7 +93,11 @@ static VALUE rmp_collector_alloc(VALUE klass) {
   /* Collector#initialize applies the Ruby defaults (collector.rb). */
   rmp_config_default(&cfg);
   cfg.seed = rmp_fresh_seed(c);
+  /* Flush then holds the GVL for O(live objects), never for O(trie)
+   * (IMPLEMENTATION.md, Flush). */
+  cfg.compact_growth = 0.5;
   if (rmp_profiler_init(&c->p, &cfg) != RMP_OK) rb_raise(rb_eNoMemError, "ruby_memprofiler_pprof: out of memory");
+  c->p.compact_elsewhere = 1; /* flush compacts, mostly without the GVL */
   c->p_ready = 1;
   c->fork_gen = rmp_ext_fork_gen;
   c->flush_mutex = rb_mutex_new();
@@ -195,6 +201,7 @@ static VALUE rmp_stats(VALUE self) {
   RMP_STAT("stacks", c->p.stacks.nnodes);
   RMP_STAT("functions", c->p.stacks.nfuncs);
   RMP_STAT("strings", c->p.strings.count);
+  RMP_STAT("stack_compactions", c->p.compactions);
   RMP_STAT("gc_sweeps", c->gc_sweeps);
   RMP_STAT("gc_swept", c->gc_swept);
   RMP_STAT("gc_sweep_ns", c->gc_sweep_ns);
@@ -206,6 +213,8 @@ static VALUE rmp_stats(VALUE self) {
   RMP_STAT("last_flush_snapshot_ns", c->last_snapshot_ns);
   RMP_STAT("last_flush_encode_ns", c->last_encode_ns);
   RMP_STAT("last_flush_measure_ns", c->last_measure_ns);
+  RMP_STAT("last_flush_gvl_ns", c->last_gvl_ns);
+  RMP_STAT("last_flush_gvl_cpu_ns", c->last_gvl_cpu_ns);
   RMP_STAT("last_flush_bytes", c->last_bytes);
   rb_hash_aset(h, ID2SYM(rb_intern("liveness")), rb_str_new_cstr(rmp_ext_liveness_mode()));
   rb_hash_aset(h, ID2SYM(rb_intern("liveness_probe")), rb_str_new_cstr(rmp_ext_liveness_probe()));

@@ -32,6 +32,15 @@ typedef struct rmp_ext_internal_api {
 extern rmp_ext_internal_api rmp_ext_api;
 void rmp_ext_find_internal_api(void);
 
+/* An entry flag of the shim's own (the core uses bit 0, RMP_LIVE_OLD, and
+ * keeps the others). The object's size cannot change any more: */
+#define RMP_EXT_SIZE_FINAL (1u << 16)
+/* Found not to be a live object by flush's re-measure: about to go. */
+#define RMP_EXT_INVALID (1u << 17)
+/* The number of the last minor-GC pass that visited the entry (liveness.c). */
+#define RMP_EXT_YOUNG_STAMP_SHIFT 24
+#define RMP_EXT_YOUNG_STAMP (0xffu << RMP_EXT_YOUNG_STAMP_SHIFT)
+
 /* Frames kept per sample; deeper stacks lose their root end. Kept well
  * under RMP_MAX_DEPTH so rb_profile_frames' cost stays bounded. */
 #define RMP_EXT_MAX_FRAMES 2048
@@ -92,10 +101,22 @@ typedef struct rmp_collector {
   size_t last_major_count;    /* GC.stat(:major_gc_count) at the last pass */
   int gc_is_minor;             /* during a liveness pass */
   uint64_t gc_sweep_ns;        /* time spent in the liveness pass */
+  /* The addresses of the entries not yet seen old (and stale ones of
+   * entries since deleted), so that a minor GC's pass touches only them.
+   * young_lost: the list missed some (no memory, or GC.compact moved them);
+   * the next pass walks the whole table and rebuilds it. */
+  uintptr_t *young;
+  uint32_t nyoung, young_cap;
+  int young_lost;
+  unsigned young_pass; /* minor passes since the list was rebuilt, 1-255 */
   uint64_t compact_moved;      /* tracked objects rekeyed by dcompact */
   uint64_t flush_invalid;      /* entries dropped by flush's type guard */
   uint64_t last_measure_ns; /* part of last_snapshot_ns: re-measuring sizes */
+  uint32_t measure_cursor;  /* the slot the next flush re-measures from */
   uint64_t last_snapshot_ns, last_encode_ns, last_bytes, flushes;
+  uint64_t last_gvl_ns;     /* all the time the last flush held the GVL */
+  uint64_t last_gvl_cpu_ns; /* the CPU time of it */
+  int last_encode_held_gvl; /* for the tests: it should never */
 
   VALUE flush_mutex;
 } rmp_collector;
@@ -112,6 +133,13 @@ extern uint64_t rmp_ext_fork_gen;
 static inline uint64_t rmp_ext_now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* This thread's CPU time in ns. */
+static inline uint64_t rmp_ext_cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
@@ -142,6 +170,8 @@ void rmp_ext_liveness_start(VALUE collector);
 void rmp_ext_liveness_stop(VALUE collector);
 void rmp_ext_compact(rmp_collector *c);
 void rmp_ext_liveness_catch_up(rmp_collector *c);
+/* A committed object, for the minor GCs' list of young entries. */
+void rmp_ext_young_add(rmp_collector *c, uintptr_t addr);
 /* Picks the mark-bit probe or FREEOBJ; after rmp_ext_find_internal_api. */
 void rmp_ext_liveness_init(void);
 const char *rmp_ext_liveness_mode(void);

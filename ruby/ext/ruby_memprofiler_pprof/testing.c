@@ -100,7 +100,14 @@ static VALUE rmp_set_epoch_offset(VALUE klass, VALUE offset) {
   return offset;
 }
 
+/* Collector#_last_encode_held_gvl: did the last flush encode with the GVL? */
+static VALUE rmp_last_encode_held_gvl(VALUE self) {
+  rmp_collector *c = (rmp_collector *)RTYPEDDATA_DATA(self);
+  return c->last_encode_held_gvl ? Qtrue : Qfalse;
+}
+
 void rmp_ext_testing_init(VALUE collector_class) {
+  rb_define_private_method(collector_class, "_last_encode_held_gvl", rmp_last_encode_held_gvl, 0);
   rb_define_private_method(collector_class, "_audit_start", rmp_audit_start, 0);
   rb_define_private_method(collector_class, "_audit_stop", rmp_audit_stop, 0);
   rb_define_private_method(collector_class, "_audit", rmp_audit_check, 0);
