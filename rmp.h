@@ -73,10 +73,12 @@
 #define RMP_LIKELY(x) __builtin_expect(!!(x), 1)
 #define RMP_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define RMP_UNUSED __attribute__((unused))
+#define RMP_PREFETCH(p) __builtin_prefetch(p)
 #else
 #define RMP_LIKELY(x) (x)
 #define RMP_UNLIKELY(x) (x)
 #define RMP_UNUSED
+#define RMP_PREFETCH(p) ((void)(p))
 #endif
 
 #ifdef RMP_STATIC
@@ -361,6 +363,13 @@ static inline rmp_live_entry *rmp_live_lookup(const rmp_live *t, uintptr_t addr)
     if (e->addr == 0) return NULL;
     i = (i + 1) & t->mask;
   }
+}
+
+/* Starts loading the slot where addr's lookup begins: a caller looking up
+ * many scattered addresses issues this some lookups ahead, so the cache
+ * misses overlap instead of following one another. */
+static inline void rmp_live_prefetch(const rmp_live *t, uintptr_t addr) {
+  RMP_PREFETCH(&t->slots[rmp_live_home_(t, addr)]);
 }
 
 /* RMP_OK, RMP_ERR_FULL (counted in dropped), RMP_ERR_NOMEM, or
