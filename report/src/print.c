@@ -31,6 +31,12 @@ void report_fmt_bytes(double b, char *buf, size_t n) {
     snprintf(buf, n, "%.1f %s", b, u[i]);
 }
 
+void report_fmt_rate(double bytes_per_hour, char *buf, size_t n) {
+  char b[32];
+  report_fmt_bytes(bytes_per_hour, b, sizeof b);
+  snprintf(buf, n, "%s/hour", b);
+}
+
 /* Eight block heights, scaled from the series' minimum to its maximum,
  * resampled to at most width columns. */
 void report_sparkline(const double *y, uint32_t n, uint32_t width, char *buf, size_t bufn) {
@@ -76,22 +82,6 @@ const char *report_by_name(report_by by) {
   case REPORT_BY_FILE: return "file";
   default: return "class";
   }
-}
-
-/* The title of a suspect: its key in a form that fits on one line; for a
- * stack or function, its site frame. */
-void report_suspect_title(const report_series *s, uint32_t key, char *buf, size_t n) {
-  char *t = report_series_key_text(s, key);
-  if (s->by == REPORT_BY_FILE || s->by == REPORT_BY_CLASS) {
-    snprintf(buf, n, "%s", t);
-  } else {
-    report_stack st;
-    report_stack_parse(t, &st);
-    if (st.n) report_frame_title(&st.f[st.site], buf, n);
-    else snprintf(buf, n, "%s", t);
-    report_stack_free(&st);
-  }
-  free(t);
 }
 
 static const report_series *by_time_series;

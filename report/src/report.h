@@ -187,8 +187,9 @@ void report_suspect_label(const report_series *s, uint32_t key, char *buf, size_
 const char *report_suspect_last_profile(const report_series *s, const report_suspect *x);
 /* A ready "go tool pprof -focus=..." command on that profile. */
 void report_pprof_command(const report_series *s, const report_suspect *x, char *buf, size_t n);
-/* Score and slope as "2.8 MB/hour". */
-void report_fmt_rate(double bytes_per_hour, char *buf, size_t n);
+/* Its key in a form that fits on one line; for a stack or function, its
+ * site frame. */
+void report_suspect_title(const report_series *s, uint32_t key, char *buf, size_t n);
 
 /* ---- json.c, leaks_json.c ---------------------------------------------- */
 
@@ -202,10 +203,11 @@ void report_print_leaks_json(FILE *out, const report_series *s, const report_sus
 /* ---- print.c / html.c ---------------------------------------------------- */
 
 void report_fmt_bytes(double b, char *buf, size_t n);
+/* Score and slope as "2.8 MB/hour". */
+void report_fmt_rate(double bytes_per_hour, char *buf, size_t n);
 const char *report_by_name(report_by by); /* "stack", "function", ... */
 const char *report_fmt_pid(int64_t pid, char *buf, size_t n);
 void report_sparkline(const double *y, uint32_t n, uint32_t width, char *buf, size_t bufn);
-void report_suspect_title(const report_series *s, uint32_t key, char *buf, size_t n);
 void report_print_leaks(FILE *out, const report_series *s, const report_suspect *sus, uint32_t nsus, uint32_t top);
 /* Where sample_rate or heap_sample_probability changed within a process. */
 void report_print_sampling_changes(FILE *out, const report_series *s);

@@ -62,6 +62,22 @@ void report_frame_title(const report_frame *f, char *buf, size_t n) {
     snprintf(buf, n, "%s", f->fn);
 }
 
+/* The title of a suspect: its key in a form that fits on one line; for a
+ * stack or function, its site frame. */
+void report_suspect_title(const report_series *s, uint32_t key, char *buf, size_t n) {
+  char *t = report_series_key_text(s, key);
+  if (s->by == REPORT_BY_FILE || s->by == REPORT_BY_CLASS) {
+    snprintf(buf, n, "%s", t);
+  } else {
+    report_stack st;
+    report_stack_parse(t, &st);
+    if (st.n) report_frame_title(&st.f[st.site], buf, n);
+    else snprintf(buf, n, "%s", t);
+    report_stack_free(&st);
+  }
+  free(t);
+}
+
 const char *report_main_class(const report_series *s, uint32_t key, double *share) {
   uint32_t cls[64];
   double bytes[64], tot = 0;
@@ -142,10 +158,4 @@ void report_pprof_command(const report_series *s, const report_suspect *x, char 
   shell_quote(focus, q1, sizeof q1);
   shell_quote(report_suspect_last_profile(s, x), q2, sizeof q2);
   snprintf(buf, n, "go tool pprof -sample_index=retained_size %s %s", q1, q2);
-}
-
-void report_fmt_rate(double bytes_per_hour, char *buf, size_t n) {
-  char b[32];
-  report_fmt_bytes(bytes_per_hour, b, sizeof b);
-  snprintf(buf, n, "%s/hour", b);
 }
