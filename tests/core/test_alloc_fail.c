@@ -197,6 +197,73 @@ static void rotate(rmp_profiler *p, uint32_t *extra, int check_names) {
     for (uint32_t f = 0; f < p->stacks.first_unresolved; f++) CHECK(p->stacks.funcs[f].resolved);
 }
 
+/* Interns stack j and class c and tracks objs[NOBJ + i] with them; a
+ * refused allocation skips it (counted by the caller's checks). */
+static void track_more(rmp_profiler *p, int i) {
+  uint32_t st = UINT32_MAX, k = UINT32_MAX;
+  int j = i % NSTACKS, c = i % NCLASSES;
+  if (rmp_stack_intern(&p->stacks, s_keys[j], s_lines[j], (size_t)s_depth[j], &st) != RMP_OK) {
+    s_nomem++;
+    return;
+  }
+  if (rmp_strtab_intern_cstr(&p->strings, CLASS[c], &k) != RMP_OK) {
+    s_nomem++;
+    return;
+  }
+  obj *o = &objs[NOBJ + i];
+  o->addr = 0x9000000 + (uintptr_t)i * 0x40;
+  o->stack = j;
+  o->klass = c;
+  track(p, o, st, k, 3);
+}
+
+/* A rotation that shares the tables with its snapshot, the snapshot read
+ * after the profiler interned more (arrays that grow leave their old copy
+ * to it), then a compaction in three steps with interning between them:
+ * every step either works or changes nothing. */
+static void shared_then_compact(rmp_profiler *p, uint32_t *extra) {
+  rmp_snapshot snap;
+  rmp_compaction cj;
+  uint32_t e0, nl = p->live.count;
+  uint64_t c0;
+  rmp_status s;
+  p->compact_elsewhere = 1;
+  s = rmp_profiler_rotate(p, &snap, extra, 1, 200, 3);
+  CHECK(ok_or(s, RMP_OK));
+  if (s == RMP_OK) {
+    uint32_t before = snap.stacks.nnodes;
+    CHECK(snap.nlive == nl && extra[0] < before);
+    for (int j = 0; j < NSTACKS; j++) { /* grows the tables past their capacity */
+      uint64_t keys[40];
+      uint32_t id;
+      for (int i = 0; i < s_depth[j]; i++) keys[i] = s_keys[j][i] ^ UINT64_C(0x5000000000);
+      if (rmp_stack_intern(&p->stacks, keys, s_lines[j], (size_t)s_depth[j], &id) != RMP_OK) s_nomem++;
+    }
+    CHECK(snap.stacks.nnodes == before);
+    expect_stack(&snap.stacks, extra[0], 3);
+    rmp_snapshot_free(&snap);
+  }
+  expect_objects(p);
+  e0 = extra[0];
+  c0 = p->compactions;
+  s = rmp_compaction_begin(p, &cj, extra, 1);
+  CHECK(ok_or(s, RMP_OK));
+  if (s == RMP_OK) {
+    s = rmp_compaction_build(&cj);
+    CHECK(ok_or(s, RMP_OK));
+  }
+  if (s == RMP_OK) {
+    track_more(p, 19); /* interned while the copy was built */
+    s = rmp_compaction_finish(p, &cj, extra, 1);
+    CHECK(ok_or(s, RMP_OK));
+  }
+  rmp_compaction_free(&cj);
+  if (s != RMP_OK) CHECK(extra[0] == e0 && p->compactions == c0);
+  if (!g_fail_at && !g_fail_from) CHECK(s == RMP_OK && p->compactions == c0 + 1);
+  expect_objects(p);
+  expect_stack(&p->stacks, extra[0], 3);
+}
+
 static void scenario(void) {
   rmp_profiler p;
   rmp_config cfg;
@@ -260,24 +327,9 @@ static void scenario(void) {
   if (s == RMP_OK) {
     rotate(&p, extra, 1);
     /* The next interval re-interns class names and keeps going. */
-    for (int i = 0; i < 20; i++) {
-      uint32_t st = UINT32_MAX, k = UINT32_MAX;
-      int j = i % NSTACKS, c = i % NCLASSES;
-      if (rmp_stack_intern(&p.stacks, s_keys[j], s_lines[j], (size_t)s_depth[j], &st) != RMP_OK) {
-        s_nomem++;
-        continue;
-      }
-      if (rmp_strtab_intern_cstr(&p.strings, CLASS[c], &k) != RMP_OK) {
-        s_nomem++;
-        continue;
-      }
-      obj *o = &objs[NOBJ + i];
-      o->addr = 0x9000000 + (uintptr_t)i * 0x40;
-      o->stack = j;
-      o->klass = c;
-      track(&p, o, st, k, 3);
-    }
+    for (int i = 0; i < 19; i++) track_more(&p, i);
     rotate(&p, extra, 0);
+    shared_then_compact(&p, extra);
   }
   CHECK(g_asserts > 0 || g_fail_at || g_fail_from);
   rmp_profiler_free(&p);
