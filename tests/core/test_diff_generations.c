@@ -29,7 +29,9 @@
 
 #define MAXD 24
 #define MAX_SHAPES 30000
+#define MAX_UNNAMED 512 /* shapes beyond MAX_SHAPES and keys beyond NKEYS, for track_unnamed */
 #define NKEYS 4000
+#define NALLKEYS (NKEYS + MAX_UNNAMED)
 #define NCLASSES 40
 #define NADDR 4000
 #define MAX_HELD 4
@@ -42,8 +44,8 @@ typedef struct shape {
 
 static shape *shapes;
 static int nshapes;
-static uint64_t rawkey[NKEYS];
-static char names[NKEYS][24], classes[NCLASSES][24];
+static uint64_t rawkey[NALLKEYS];
+static char names[NALLKEYS][24], classes[NCLASSES][24];
 
 /* model: per address index, shape + 1 (0: not tracked) and class */
 static int m_shape[NADDR], m_class[NADDR];
@@ -90,9 +92,9 @@ static void resolve_all(rmp_profiler *p) {
     uint32_t name, file;
     int k;
     if (fn->resolved) continue;
-    for (k = 0; k < NKEYS && rawkey[k] != fn->key; k++) {
+    for (k = 0; k < NALLKEYS && rawkey[k] != fn->key; k++) {
     }
-    CHECK(k < NKEYS);
+    CHECK(k < NALLKEYS);
     CHECK(rmp_strtab_intern_cstr(&p->strings, names[k], &name) == RMP_OK);
     CHECK(rmp_strtab_intern_cstr(&p->strings, names[k % 97], &file) == RMP_OK);
     rmp_func_resolve(&p->stacks, f, name, name, file, k);
@@ -209,6 +211,28 @@ static void random_op(rmpt_rand *r, rmp_profiler *p, uint32_t epoch) {
   }
 }
 
+/* Tracks an object on a new one-frame call site whose function the
+ * profiler does not have yet, left unnamed: a compaction begun now must
+ * carry the name it gets before finish. */
+static long unnamed_tracked;
+static void track_unnamed(rmpt_rand *r, rmp_profiler *p, uint32_t epoch) {
+  int k = NKEYS + (int)unnamed_tracked, a = (int)rmpt_below(r, NADDR);
+  uint32_t id, klass;
+  shape *s;
+  /* Keys from NKEYS on are drawn by nothing else: each is new. */
+  if (nshapes >= MAX_SHAPES + MAX_UNNAMED || k >= NALLKEYS) return;
+  unnamed_tracked++;
+  s = &shapes[nshapes++];
+  s->depth = 1;
+  s->key[0] = k;
+  s->line[0] = 1;
+  id = intern_shape(p, nshapes - 1, 0);
+  CHECK(rmp_strtab_intern_cstr(&p->strings, classes[0], &klass) == RMP_OK);
+  CHECK(rmp_track(p, addr_of(a), id, klass, (uint64_t)(nshapes - 1) * NCLASSES, epoch - 1, RMP_KEEP_HEAP) == RMP_OK);
+  m_shape[a] = nshapes;
+  m_class[a] = 0;
+}
+
 static void run(long ops, int off_lock) {
   rmpt_rand r = {42 + (uint64_t)off_lock};
   rmp_profiler p;
@@ -217,6 +241,7 @@ static void run(long ops, int off_lock) {
   uint32_t epoch = 1;
   memset(m_shape, 0, sizeof(m_shape));
   nshapes = 0;
+  unnamed_tracked = 0;
   rmp_config_default(&cfg);
   cfg.max_heap_samples = NADDR * 2;
   cfg.max_alloc_samples = 200;
@@ -254,6 +279,7 @@ static void run(long ops, int off_lock) {
           int ea = (int)rmpt_below(&r, NADDR);
           /* Some functions unnamed when the tables freeze. */
           for (int k = (int)rmpt_below(&r, 50); k > 0; k--) random_op(&r, &p, epoch);
+          track_unnamed(&r, &p, epoch);
           CHECK(rmp_compaction_begin(&p, &cj, NULL, 0) == RMP_OK);
           for (int k = (int)rmpt_below(&r, 300); k > 0; k--) random_op(&r, &p, epoch);
           CHECK(rmp_compaction_build(&cj) == RMP_OK);
@@ -261,9 +287,13 @@ static void run(long ops, int off_lock) {
           /* Two ids the embedder holds (the gem: samples not yet committed). */
           extra[0] = intern_shape(&p, ea % nshapes, (int)rmpt_below(&r, 2));
           extra[1] = 0;
-          if (rmpt_below(&r, 2)) resolve_all(&p); /* names that came in meanwhile */
+          int named = (int)rmpt_below(&r, 2);
+          if (named) resolve_all(&p); /* names that came in meanwhile */
           CHECK(rmp_compaction_finish(&p, &cj, extra, 2) == RMP_OK);
           rmp_compaction_free(&cj);
+          /* Those names came across: nothing is left unnamed (the
+           * resolve_all below would otherwise hide a finish that drops them). */
+          for (uint32_t f = 0; named && f < p.stacks.nfuncs; f++) CHECKF(p.stacks.funcs[f].resolved, "func %u unnamed", f);
           resolve_all(&p);
           compactions++;
           CHECK(p.compactions == before + 1);
@@ -293,21 +323,22 @@ static void run(long ops, int off_lock) {
   /* The snapshots outlive the profiler. */
   for (int i = 0; i < MAX_HELD; i++)
     if (holds[i]) drop_held(i);
-  printf("test_diff_generations (%s): %ld ops, %llu rotations, %llu compactions, %d shapes\n",
+  printf("test_diff_generations (%s): %ld ops, %llu rotations, %llu compactions, %d shapes, %ld unnamed at begin\n",
          off_lock ? "off-lock compaction" : "compaction in rotation", ops, (unsigned long long)rotations,
-         (unsigned long long)compactions, nshapes);
+         (unsigned long long)compactions, nshapes, unnamed_tracked);
+  CHECK(!off_lock || ops < 100000 || unnamed_tracked == (long)compactions);
   CHECK(ops < 100000 || (compactions > 1 && compactions * 2 < rotations));
 }
 
 int main(int argc, char **argv) {
   long ops = argc > 1 ? atol(argv[1]) : 200000;
   rmpt_rand r = {7};
-  shapes = (shape *)calloc(MAX_SHAPES, sizeof(shape));
+  shapes = (shape *)calloc(MAX_SHAPES + MAX_UNNAMED, sizeof(shape));
   CHECK(shapes);
   for (int k = 0; k < NCLASSES; k++) snprintf(classes[k], sizeof(classes[k]), "Class%d", k);
-  for (int k = 0; k < NKEYS; k++) snprintf(names[k], sizeof(names[k]), "fn_%d", k);
+  for (int k = 0; k < NALLKEYS; k++) snprintf(names[k], sizeof(names[k]), "fn_%d", k);
   for (int off_lock = 0; off_lock < 2; off_lock++) {
-    for (int k = 0; k < NKEYS; k++) rawkey[k] = rmpt_next(&r) | 1;
+    for (int k = 0; k < NALLKEYS; k++) rawkey[k] = rmpt_next(&r) | 1;
     run(ops, off_lock);
   }
   free(shapes);
