@@ -46,12 +46,6 @@ static int rmp_keep_valid(void *ud, rmp_live_entry *e) {
 static void rmp_measure_some(rmp_collector *c) {
   rmp_live *t = &c->p.live;
   uint32_t i, ninvalid = 0, n = t->mask + 1 < RMP_EXT_MEASURE_SLOTS ? t->mask + 1 : RMP_EXT_MEASURE_SLOTS;
-  /* The FREEOBJ fallback visits the whole table at every flush, as before
-   * the bound: its guard below is a safety net there. With the bound, one
-   * CI run on 4.0 reported 129 objects retained beyond the 370,000 that
-   * four allocating threads (and two flushing ones) kept; how those frees
-   * went unseen is not known. The bound is for the mark-bit liveness. */
-  if (!rmp_ext_liveness_by_marks()) n = t->mask + 1;
   uint32_t j = c->measure_cursor & t->mask;
   for (i = 0; i < n; i++, j = (j + 1) & t->mask) {
     rmp_live_entry *e = &t->slots[j];

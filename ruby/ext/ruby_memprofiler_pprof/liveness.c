@@ -73,7 +73,6 @@ void rmp_ext_liveness_init(void) {
 
 const char *rmp_ext_liveness_mode(void) { return rmp_marked ? "gc_end_mark" : "freeobj"; }
 const char *rmp_ext_liveness_probe(void) { return rmp_marked_probe; }
-int rmp_ext_liveness_by_marks(void) { return rmp_marked != NULL; }
 
 /* Unmarked at the end of marking = freed by the sweep that follows. Old
  * objects keep their mark bits through a minor GC, so this is exact in both

@@ -176,7 +176,6 @@ void rmp_ext_young_add(rmp_collector *c, uintptr_t addr);
 void rmp_ext_liveness_init(void);
 const char *rmp_ext_liveness_mode(void);
 const char *rmp_ext_liveness_probe(void); /* the function read for mark bits */
-int rmp_ext_liveness_by_marks(void);       /* 0: the FREEOBJ fallback */
 /* A sweep callback that drops every entry. */
 static inline int rmp_ext_keep_none(void *ud, rmp_live_entry *e) {
   (void)ud;
