@@ -333,10 +333,21 @@ typedef struct rmp_live_entry {
  * below 2^32, whatever the clock read at allocation. */
 static inline uint32_t rmp_age(uint32_t now, uint32_t epoch) { return now - epoch; }
 
-typedef struct rmp_live {
+/* One open-addressing table of entries (load at most 1/2). */
+typedef struct rmp_live_tab {
   rmp_live_entry *slots;
-  uint32_t mask;      /* capacity - 1; capacity is a power of two */
+  uint32_t mask; /* capacity - 1; capacity is a power of two */
   uint32_t count;
+} rmp_live_tab;
+
+/* Entries live in `main`, or, once rmp_live_split_young is on, those not
+ * yet flagged RMP_LIVE_OLD in `young`, a table sized to them alone: a GC
+ * that frees only young objects then sweeps a table that fits in cache,
+ * where looking its entries up in `main` missed it once each. */
+typedef struct rmp_live {
+  rmp_live_tab main;
+  rmp_live_tab young; /* slots NULL until split */
+  uint32_t count;     /* entries in both */
   uint32_t max;       /* max_heap_samples: inserts past it are refused */
   uint64_t dropped;   /* refused inserts */
   uint64_t replaced;  /* inserts that found their address already tracked */
@@ -346,17 +357,20 @@ RMP_DEF rmp_status rmp_live_init(rmp_live *t, uint32_t max_entries);
 RMP_DEF void rmp_live_free(rmp_live *t);
 /* Change the bound; entries above a lowered bound stay until they die. */
 RMP_DEF rmp_status rmp_live_set_max(rmp_live *t, uint32_t max_entries);
+/* Keep entries not flagged RMP_LIVE_OLD apart from here on (see rmp_live
+ * and rmp_live_sweep_young). Only on an empty table: RMP_ERR_INVALID
+ * otherwise; RMP_ERR_NOMEM leaves it unsplit. */
+RMP_DEF rmp_status rmp_live_split_young(rmp_live *t);
 
-static inline uint32_t rmp_live_home_(const rmp_live *t, uintptr_t addr) {
+static inline uint32_t rmp_live_home_(const rmp_live_tab *t, uintptr_t addr) {
   /* Fibonacci hashing: aligned addresses differ in middle bits; the
    * multiply carries them all into the top bits we keep. */
   uint64_t h = (uint64_t)addr * UINT64_C(0x9E3779B97F4A7C15);
   return (uint32_t)(h >> 32) & t->mask;
 }
 
-static inline rmp_live_entry *rmp_live_lookup(const rmp_live *t, uintptr_t addr) {
+static inline rmp_live_entry *rmp_live_find_(const rmp_live_tab *t, uintptr_t addr) {
   uint32_t i = rmp_live_home_(t, addr);
-  if (RMP_UNLIKELY(addr == 0)) return NULL;
   for (;;) {
     rmp_live_entry *e = &t->slots[i];
     if (e->addr == addr) return e;
@@ -365,16 +379,27 @@ static inline rmp_live_entry *rmp_live_lookup(const rmp_live *t, uintptr_t addr)
   }
 }
 
-/* Starts loading the slot where addr's lookup begins: a caller looking up
- * many scattered addresses issues this some lookups ahead, so the cache
- * misses overlap instead of following one another. */
-static inline void rmp_live_prefetch(const rmp_live *t, uintptr_t addr) {
-  RMP_PREFETCH(&t->slots[rmp_live_home_(t, addr)]);
+static inline rmp_live_entry *rmp_live_lookup(const rmp_live *t, uintptr_t addr) {
+  rmp_live_entry *e;
+  if (RMP_UNLIKELY(addr == 0)) return NULL;
+  e = rmp_live_find_(&t->main, addr);
+  return e || !t->young.slots ? e : rmp_live_find_(&t->young, addr);
+}
+
+/* Every slot of both tables by one index, for loops that visit each entry
+ * (empty slots have addr 0). Inserting or deleting renumbers them. */
+static inline uint32_t rmp_live_nslots(const rmp_live *t) {
+  return t->main.mask + 1 + (t->young.slots ? t->young.mask + 1 : 0);
+}
+static inline rmp_live_entry *rmp_live_slot(const rmp_live *t, uint32_t i) {
+  uint32_t n = t->main.mask + 1;
+  return i < n ? &t->main.slots[i] : &t->young.slots[i - n];
 }
 
 /* RMP_OK, RMP_ERR_FULL (counted in dropped), RMP_ERR_NOMEM, or
  * RMP_ERR_INVALID for address 0. An address already present is overwritten
- * (its object died unnoticed) and counted in replaced. */
+ * (its object died unnoticed) and counted in replaced; in a split table the
+ * entry goes to the part its flags name. */
 RMP_DEF rmp_status rmp_live_insert(rmp_live *t, const rmp_live_entry *e);
 /* 1 if removed, 0 if absent. */
 RMP_DEF int rmp_live_delete(rmp_live *t, uintptr_t addr);
@@ -383,13 +408,20 @@ RMP_DEF int rmp_live_delete(rmp_live *t, uintptr_t addr);
 RMP_DEF int rmp_live_move(rmp_live *t, uintptr_t from, uintptr_t to);
 
 /* Visit every entry once; keep(ud, e) returns 0 to delete e. keep may edit
- * e's fields other than addr. keep must not insert or delete itself. */
+ * e's fields other than addr. keep must not insert or delete itself. A
+ * young entry kept with RMP_LIVE_OLD set moves to the main table (it stays
+ * young when that table cannot grow, and moves at a later sweep). Returns
+ * the entries deleted. */
 typedef int (*rmp_live_keep_fn)(void *ud, rmp_live_entry *e);
 RMP_DEF size_t rmp_live_sweep(rmp_live *t, rmp_live_keep_fn keep, void *ud);
+/* The same over the young entries only (none unless split). */
+RMP_DEF size_t rmp_live_sweep_young(rmp_live *t, rmp_live_keep_fn keep, void *ud);
 
 /* Rewrite every address through loc (objects moved by a compacting GC).
- * loc must be idempotent on already-moved addresses (rb_gc_location is).
- * Allocates a scratch list when it can; falls back to bounded passes. */
+ * loc must be idempotent on already-moved addresses (rb_gc_location is),
+ * and move objects only onto addresses no live object held: an entry found
+ * there is dropped. Allocates a scratch list when it can; falls back to
+ * bounded passes. */
 typedef uintptr_t (*rmp_live_loc_fn)(void *ud, uintptr_t addr);
 RMP_DEF size_t rmp_live_rekey(rmp_live *t, rmp_live_loc_fn loc, void *ud);
 
@@ -1354,18 +1386,24 @@ fail:
 
 /* ---- live table ---- */
 
+static rmp_status rmp_live_tab_init_(rmp_live_tab *t) {
+  t->slots = (rmp_live_entry *)rmp_calloc_(64, sizeof(rmp_live_entry));
+  t->mask = 63;
+  t->count = 0;
+  return t->slots ? RMP_OK : RMP_ERR_NOMEM;
+}
+
 RMP_DEF rmp_status rmp_live_init(rmp_live *t, uint32_t max_entries) {
   memset(t, 0, sizeof(*t));
   if (max_entries == 0 || max_entries > (UINT32_C(1) << 30)) return RMP_ERR_INVALID;
-  t->slots = (rmp_live_entry *)rmp_calloc_(64, sizeof(rmp_live_entry));
-  if (!t->slots) return RMP_ERR_NOMEM;
-  t->mask = 63;
+  if (rmp_live_tab_init_(&t->main) != RMP_OK) return RMP_ERR_NOMEM;
   t->max = max_entries;
   return RMP_OK;
 }
 
 RMP_DEF void rmp_live_free(rmp_live *t) {
-  RMP_FREE(t->slots);
+  RMP_FREE(t->main.slots);
+  RMP_FREE(t->young.slots);
   memset(t, 0, sizeof(*t));
 }
 
@@ -1375,27 +1413,33 @@ RMP_DEF rmp_status rmp_live_set_max(rmp_live *t, uint32_t max_entries) {
   return RMP_OK;
 }
 
+RMP_DEF rmp_status rmp_live_split_young(rmp_live *t) {
+  if (t->count || t->young.slots) return RMP_ERR_INVALID;
+  return rmp_live_tab_init_(&t->young);
+}
+
 /* Place e without looking for an existing copy of its address first
- * (callers know it is absent, or accept overwriting it). */
-static void rmp_live_place_(rmp_live *t, const rmp_live_entry *e) {
+ * (callers know it is absent, or accept overwriting it). Returns 1 if it
+ * took a new slot. */
+static int rmp_live_place_(rmp_live_tab *t, const rmp_live_entry *e) {
   uint32_t i = rmp_live_home_(t, e->addr);
   for (;;) {
     rmp_live_entry *s = &t->slots[i];
     if (s->addr == 0) {
       *s = *e;
       t->count++;
-      return;
+      return 1;
     }
     if (s->addr == e->addr) {
       *s = *e;
-      return;
+      return 0;
     }
     i = (i + 1) & t->mask;
   }
 }
 
-static rmp_status rmp_live_grow_(rmp_live *t) {
-  uint32_t ncap = (t->mask + 1) * 2, i, oldcap = t->mask + 1;
+static rmp_status rmp_live_resize_(rmp_live_tab *t, uint32_t ncap) {
+  uint32_t i, oldcap = t->mask + 1;
   rmp_live_entry *old = t->slots, *ns = (rmp_live_entry *)rmp_calloc_(ncap, sizeof(rmp_live_entry));
   if (!ns) return RMP_ERR_NOMEM;
   t->slots = ns;
@@ -1407,13 +1451,58 @@ static rmp_status rmp_live_grow_(rmp_live *t) {
   return RMP_OK;
 }
 
+/* Room for one more entry at load 1/2, so probes stay short and an empty
+ * slot always exists. */
+static rmp_status rmp_live_reserve_(rmp_live_tab *t) {
+  if ((uint64_t)(t->count + 1) * 2 <= (uint64_t)t->mask + 1) return RMP_OK;
+  return rmp_live_resize_(t, (t->mask + 1) * 2);
+}
+
+static inline int rmp_live_home_at_(const void *tab, uint32_t j, uint32_t *home) {
+  const rmp_live_tab *t = (const rmp_live_tab *)tab;
+  uintptr_t a = t->slots[j].addr;
+  if (a) *home = rmp_live_home_(t, a);
+  return a != 0;
+}
+
+static inline void rmp_live_move_(void *tab, uint32_t to, uint32_t from) {
+  rmp_live_tab *t = (rmp_live_tab *)tab;
+  t->slots[to] = t->slots[from];
+}
+
+static void rmp_live_delete_at_(rmp_live_tab *t, uint32_t i) {
+  t->slots[rmp_backshift_(t, t->mask, i, rmp_live_home_at_, rmp_live_move_)].addr = 0;
+  t->count--;
+}
+
 RMP_DEF rmp_status rmp_live_insert(rmp_live *t, const rmp_live_entry *e) {
+  rmp_live_tab *to = &t->main, *other = &t->young;
+  rmp_live_entry *s;
+  rmp_status st;
   uint32_t i;
   if (e->addr == 0) return RMP_ERR_INVALID;
-  /* One probe finds either the address (replace) or the empty slot it
-   * would go in; only growth, which is rare, probes again. */
-  for (i = rmp_live_home_(t, e->addr);; i = (i + 1) & t->mask) {
-    rmp_live_entry *s = &t->slots[i];
+  if (t->young.slots) {
+    if (!(e->flags & RMP_LIVE_OLD)) {
+      to = &t->young;
+      other = &t->main;
+    }
+    if ((s = rmp_live_find_(other, e->addr)) != NULL) {
+      /* Tracked in the other table: the new entry goes where its flags
+       * say, or, without memory for that, replaces the old one in place. */
+      t->replaced++;
+      if (rmp_live_reserve_(to) != RMP_OK) {
+        *s = *e;
+        return RMP_OK;
+      }
+      rmp_live_delete_at_(other, (uint32_t)(s - other->slots));
+      rmp_live_place_(to, e);
+      return RMP_OK;
+    }
+  }
+  /* One probe of `to` finds either the address or the empty slot it would
+   * go in; only growth, which is rare, probes again. */
+  for (i = rmp_live_home_(to, e->addr);; i = (i + 1) & to->mask) {
+    s = &to->slots[i];
     if (s->addr == e->addr) {
       *s = *e;
       t->replaced++;
@@ -1426,56 +1515,55 @@ RMP_DEF rmp_status rmp_live_insert(rmp_live *t, const rmp_live_entry *e) {
     return RMP_ERR_FULL;
   }
   /* Load stays at most 1/2, so probes stay short and an empty slot exists. */
-  if ((uint64_t)(t->count + 1) * 2 > (uint64_t)t->mask + 1) {
-    rmp_status s = rmp_live_grow_(t);
-    if (s != RMP_OK) {
+  if ((uint64_t)(to->count + 1) * 2 > (uint64_t)to->mask + 1) {
+    if ((st = rmp_live_resize_(to, (to->mask + 1) * 2)) != RMP_OK) {
       t->dropped++;
-      return s;
+      return st;
     }
-    rmp_live_place_(t, e);
-    return RMP_OK;
+    rmp_live_place_(to, e);
+  } else {
+    *s = *e;
+    to->count++;
   }
-  t->slots[i] = *e;
   t->count++;
   return RMP_OK;
 }
 
-static inline int rmp_live_home_at_(const void *tab, uint32_t j, uint32_t *home) {
-  const rmp_live *t = (const rmp_live *)tab;
-  uintptr_t a = t->slots[j].addr;
-  if (a) *home = rmp_live_home_(t, a);
-  return a != 0;
-}
-
-static inline void rmp_live_move_(void *tab, uint32_t to, uint32_t from) {
-  rmp_live *t = (rmp_live *)tab;
-  t->slots[to] = t->slots[from];
-}
-
-static void rmp_live_delete_at_(rmp_live *t, uint32_t i) {
-  t->slots[rmp_backshift_(t, t->mask, i, rmp_live_home_at_, rmp_live_move_)].addr = 0;
-  t->count--;
+/* The table holding e, an entry of t. */
+static rmp_live_tab *rmp_live_tab_of_(rmp_live *t, const rmp_live_entry *e) {
+  rmp_live_tab *y = &t->young;
+  return y->slots && e >= y->slots && e <= y->slots + y->mask ? y : &t->main;
 }
 
 RMP_DEF int rmp_live_delete(rmp_live *t, uintptr_t addr) {
   rmp_live_entry *e;
+  rmp_live_tab *tab;
   if (addr == 0 || !(e = rmp_live_lookup(t, addr))) return 0;
-  rmp_live_delete_at_(t, (uint32_t)(e - t->slots));
+  tab = rmp_live_tab_of_(t, e);
+  rmp_live_delete_at_(tab, (uint32_t)(e - tab->slots));
+  t->count--;
   return 1;
 }
 
 RMP_DEF int rmp_live_move(rmp_live *t, uintptr_t from, uintptr_t to) {
   rmp_live_entry *e, copy;
+  rmp_live_tab *tab;
   if (from == 0 || to == 0 || !(e = rmp_live_lookup(t, from))) return 0;
   if (from == to) return 1;
   copy = *e;
   copy.addr = to;
-  rmp_live_delete_at_(t, (uint32_t)(e - t->slots));
-  rmp_live_place_(t, &copy);
+  tab = rmp_live_tab_of_(t, e);
+  rmp_live_delete_at_(tab, (uint32_t)(e - tab->slots));
+  t->count--;
+  /* An entry at `to` goes (its object died unnoticed); the slot just freed
+   * leaves room in tab. */
+  rmp_live_delete(t, to);
+  rmp_live_place_(tab, &copy);
+  t->count++;
   return 1;
 }
 
-static uint32_t rmp_live_first_empty_(const rmp_live *t) {
+static uint32_t rmp_live_first_empty_(const rmp_live_tab *t) {
   uint32_t i = 0;
   while (t->slots[i].addr) i++; /* load <= 1/2 guarantees one */
   return i;
@@ -1483,15 +1571,22 @@ static uint32_t rmp_live_first_empty_(const rmp_live *t) {
 
 /* Visiting from just after an empty slot means no cluster wraps past the
  * start, so a backward shift only ever pulls unvisited entries into the
- * slot just emptied, which is then examined again. */
-RMP_DEF size_t rmp_live_sweep(rmp_live *t, rmp_live_keep_fn keep, void *ud) {
+ * slot just emptied, which is then examined again. With `to`, entries kept
+ * with RMP_LIVE_OLD set move there. */
+static size_t rmp_live_tab_sweep_(rmp_live_tab *t, rmp_live_keep_fn keep, void *ud, rmp_live_tab *to) {
   uint32_t start = rmp_live_first_empty_(t), n = 1, cap = t->mask + 1;
   size_t removed = 0;
   while (n < cap) {
     uint32_t i = (start + n) & t->mask;
-    if (t->slots[i].addr && !keep(ud, &t->slots[i])) {
+    rmp_live_entry *e = &t->slots[i];
+    if (e->addr && !keep(ud, e)) {
       rmp_live_delete_at_(t, i);
       removed++;
+      continue;
+    }
+    if (e->addr && to && (e->flags & RMP_LIVE_OLD) && rmp_live_reserve_(to) == RMP_OK) {
+      rmp_live_place_(to, e);
+      rmp_live_delete_at_(t, i);
       continue;
     }
     n++;
@@ -1499,9 +1594,40 @@ RMP_DEF size_t rmp_live_sweep(rmp_live *t, rmp_live_keep_fn keep, void *ud) {
   return removed;
 }
 
+/* After a sweep, the young table shrinks to what the entries it held before
+ * the sweep needed, when it is four times that: a burst of entries does not
+ * leave every later sweep reading a large table, and a steady churn does not
+ * regrow it from the smallest size after every sweep. */
+static void rmp_live_young_fit_(rmp_live_tab *y, uint32_t before) {
+  uint32_t need = 64;
+  while ((uint64_t)need < (uint64_t)before * 2) need *= 2;
+  if ((uint64_t)y->mask + 1 >= (uint64_t)need * 4 && y->count * 2 <= need) (void)rmp_live_resize_(y, need);
+}
+
+RMP_DEF size_t rmp_live_sweep_young(rmp_live *t, rmp_live_keep_fn keep, void *ud) {
+  size_t removed;
+  uint32_t before = t->young.count;
+  if (!t->young.slots) return 0;
+  removed = rmp_live_tab_sweep_(&t->young, keep, ud, &t->main);
+  t->count -= (uint32_t)removed;
+  rmp_live_young_fit_(&t->young, before);
+  return removed;
+}
+
+/* The main table first: entries moving into it from the young one are
+ * not visited twice. */
+RMP_DEF size_t rmp_live_sweep(rmp_live *t, rmp_live_keep_fn keep, void *ud) {
+  size_t removed = rmp_live_tab_sweep_(&t->main, keep, ud, NULL);
+  t->count -= (uint32_t)removed;
+  return removed + rmp_live_sweep_young(t, keep, ud);
+}
+
 #define RMP_REKEY_CHUNK_ 64
 
-RMP_DEF size_t rmp_live_rekey(rmp_live *t, rmp_live_loc_fn loc, void *ud) {
+/* An entry moving onto an address the other table holds replaces that
+ * entry, whose object had died unnoticed (the address was free for the
+ * move), as one table overwrites in place. */
+static size_t rmp_live_tab_rekey_(rmp_live_tab *t, rmp_live_tab *other, rmp_live_loc_fn loc, void *ud) {
   rmp_live_entry local[RMP_REKEY_CHUNK_], *buf;
   size_t bufcap, moved = 0, nbuf, k;
   int again = 1;
@@ -1533,10 +1659,21 @@ RMP_DEF size_t rmp_live_rekey(rmp_live *t, rmp_live_loc_fn loc, void *ud) {
       }
       n++;
     }
-    for (k = 0; k < nbuf; k++) rmp_live_place_(t, &buf[k]);
+    for (k = 0; k < nbuf; k++) {
+      rmp_live_entry *o = other->slots ? rmp_live_find_(other, buf[k].addr) : NULL;
+      if (o) rmp_live_delete_at_(other, (uint32_t)(o - other->slots));
+      rmp_live_place_(t, &buf[k]);
+    }
     moved += nbuf;
   }
   if (buf != local) RMP_FREE(buf);
+  return moved;
+}
+
+RMP_DEF size_t rmp_live_rekey(rmp_live *t, rmp_live_loc_fn loc, void *ud) {
+  size_t moved = rmp_live_tab_rekey_(&t->main, &t->young, loc, ud);
+  if (t->young.slots) moved += rmp_live_tab_rekey_(&t->young, &t->main, loc, ud);
+  t->count = t->main.count + t->young.count;
   return moved;
 }
 
@@ -1787,11 +1924,11 @@ static int rmp_grown_past_(uint32_t n, uint32_t kept, double growth) {
 static rmp_status rmp_compact_tables_(rmp_profiler *p, uint32_t *extra_stacks, size_t nextra, rmp_stacks *nst,
                                       rmp_strtab *nstr, uint32_t *remap, uint32_t *kmap) {
   rmp_status s;
-  uint32_t i;
+  uint32_t i, nslots;
   size_t k;
   if ((s = rmp_stacks_mark(&p->stacks, 0)) != RMP_OK) return s;
-  for (i = 0; i <= p->live.mask; i++) {
-    const rmp_live_entry *e = &p->live.slots[i];
+  for (i = 0, nslots = rmp_live_nslots(&p->live); i < nslots; i++) {
+    const rmp_live_entry *e = rmp_live_slot(&p->live, i);
     if (e->addr && (s = rmp_stacks_mark(&p->stacks, e->stack)) != RMP_OK) goto fail;
   }
   for (k = 0; k < nextra; k++)
@@ -1800,8 +1937,8 @@ static rmp_status rmp_compact_tables_(rmp_profiler *p, uint32_t *extra_stacks, s
   /* Class names of live objects move to the new string table too, those of
    * entries too young for this snapshot included. */
   for (i = 0; i < p->strings.count; i++) kmap[i] = RMP_NONE_;
-  for (i = 0; i <= p->live.mask; i++) {
-    const rmp_live_entry *e = &p->live.slots[i];
+  for (i = 0, nslots = rmp_live_nslots(&p->live); i < nslots; i++) {
+    const rmp_live_entry *e = rmp_live_slot(&p->live, i);
     uint32_t c = e->klass < p->strings.count ? e->klass : 0;
     if (!e->addr || kmap[c] != RMP_NONE_) continue;
     if ((s = rmp_restring_(&p->strings, c, nstr, &kmap[c])) != RMP_OK) {
@@ -1820,7 +1957,7 @@ RMP_DEF rmp_status rmp_profiler_rotate(rmp_profiler *p, rmp_snapshot *snap, uint
                                        uint64_t now_ns, uint32_t epoch_now) {
   rmp_stacks nst;
   rmp_strtab nstr;
-  uint32_t *remap = NULL, *kmap = NULL, i, n = 0;
+  uint32_t *remap = NULL, *kmap = NULL, i, n = 0, nslots;
   rmp_live_entry *copy = NULL;
   rmp_gen *g = NULL;
   rmp_status s = RMP_OK;
@@ -1850,8 +1987,8 @@ RMP_DEF rmp_status rmp_profiler_rotate(rmp_profiler *p, rmp_snapshot *snap, uint
     if ((s = rmp_compact_tables_(p, extra_stacks, nextra, &nst, &nstr, remap, kmap)) != RMP_OK) goto fail;
   }
   /* Nothing can fail from here on: commit. */
-  for (i = 0; i <= p->live.mask; i++) {
-    rmp_live_entry *e = &p->live.slots[i];
+  for (i = 0, nslots = rmp_live_nslots(&p->live); i < nslots; i++) {
+    rmp_live_entry *e = rmp_live_slot(&p->live, i);
     if (!e->addr) continue;
     if (rmp_age(epoch_now, e->epoch) >= p->min_live_age)
       copy[n++] = *e;
@@ -1952,7 +2089,7 @@ RMP_DEF rmp_status rmp_compaction_begin(rmp_profiler *p, rmp_compaction *cj, con
                                         size_t nextra) {
   rmp_gen *g;
   rmp_func *funcs;
-  uint32_t i;
+  uint32_t i, nslots;
   size_t k;
   memset(cj, 0, sizeof(*cj));
   for (k = 0; k < nextra; k++)
@@ -1970,8 +2107,8 @@ RMP_DEF rmp_status rmp_compaction_begin(rmp_profiler *p, rmp_compaction *cj, con
   /* Functions change in place (names filled in, keys rewritten): build
    * reads a copy of them as they are now. */
   if (p->stacks.nfuncs) memcpy(funcs, p->stacks.funcs, sizeof(rmp_func) * p->stacks.nfuncs);
-  for (i = 0; i <= p->live.mask; i++)
-    if (p->live.slots[i].addr) cj->keep[cj->nkeep++] = p->live.slots[i].stack;
+  for (i = 0, nslots = rmp_live_nslots(&p->live); i < nslots; i++)
+    if (rmp_live_slot(&p->live, i)->addr) cj->keep[cj->nkeep++] = rmp_live_slot(&p->live, i)->stack;
   for (k = 0; k < nextra; k++) cj->keep[cj->nkeep++] = extra_stacks[k];
   cj->view = rmp_stacks_view_(&p->stacks);
   cj->view.funcs = funcs;
@@ -2104,7 +2241,7 @@ RMP_DEF rmp_status rmp_compaction_finish(rmp_profiler *p, rmp_compaction *cj, ui
                                          size_t nextra) {
   rmp_merge_ m;
   rmp_status s = RMP_OK;
-  uint32_t i, j, n = 0, *nstack = NULL, *nklass = NULL, *xstack = NULL;
+  uint32_t i, j, n = 0, nslots, *nstack = NULL, *nklass = NULL, *xstack = NULL;
   size_t k, nlive = (size_t)p->live.count + p->allocs.n;
   if (!cj->built) return RMP_ERR_INVALID;
   for (k = 0; k < nextra; k++)
@@ -2138,8 +2275,8 @@ RMP_DEF rmp_status rmp_compaction_finish(rmp_profiler *p, rmp_compaction *cj, ui
   }
   /* Every id the profiler holds, into new arrays first: nothing of p
    * changes until all have mapped. */
-  for (i = 0; i <= p->live.mask; i++) {
-    const rmp_live_entry *e = &p->live.slots[i];
+  for (i = 0, nslots = rmp_live_nslots(&p->live); i < nslots; i++) {
+    const rmp_live_entry *e = rmp_live_slot(&p->live, i);
     if (!e->addr) continue;
     if ((s = rmp_merge_node_(&m, e->stack, &nstack[n])) != RMP_OK ||
         (s = rmp_merge_string_(&m, e->klass, &nklass[n])) != RMP_OK)
@@ -2155,8 +2292,8 @@ RMP_DEF rmp_status rmp_compaction_finish(rmp_profiler *p, rmp_compaction *cj, ui
   cj->out.truncated = p->stacks.truncated;
   /* Commit. */
   n = 0;
-  for (i = 0; i <= p->live.mask; i++) {
-    rmp_live_entry *e = &p->live.slots[i];
+  for (i = 0, nslots = rmp_live_nslots(&p->live); i < nslots; i++) {
+    rmp_live_entry *e = rmp_live_slot(&p->live, i);
     if (!e->addr) continue;
     e->stack = nstack[n];
     e->klass = nklass[n++];

@@ -558,8 +558,8 @@ static void op_rotate(rmp_fz *f, uint8_t op, model *m, rmp_profiler *p, uintptr_
     RMP_FZ_CHECK(p->compact_elsewhere ||
                  st->nnodes <= p->kept_nodes + (p->kept_nodes / 2 > 8 ? p->kept_nodes / 2 : 8) + 1);
     for (uint32_t x = 0; x < nextra; x++) RMP_FZ_CHECK(extra[x] == m->s[extra_of[x]].id);
-    for (uint32_t j = 0; j <= p->live.mask; j++) {
-      const rmp_live_entry *e = &p->live.slots[j];
+    for (uint32_t j = 0; j < rmp_live_nslots(&p->live); j++) {
+      const rmp_live_entry *e = rmp_live_slot(&p->live, j);
       mstack *s2 = e->addr ? by_tag(m, e->size) : NULL;
       RMP_FZ_CHECK(!e->addr || (s2 && s2->id == e->stack));
     }
@@ -582,8 +582,8 @@ static void op_rotate(rmp_fz *f, uint8_t op, model *m, rmp_profiler *p, uintptr_
   }
   /* The profiler holds exactly what its live objects and the extras reach. */
   for (uint32_t i = 0; i < m->n; i++) m->s[i].new_id = UINT32_MAX;
-  for (uint32_t j = 0; j <= p->live.mask; j++) {
-    const rmp_live_entry *e = &p->live.slots[j];
+  for (uint32_t j = 0; j < rmp_live_nslots(&p->live); j++) {
+    const rmp_live_entry *e = rmp_live_slot(&p->live, j);
     if (!e->addr) continue;
     mstack *s = by_tag(m, e->size);
     RMP_FZ_CHECK(s && s->addr == e->addr && s->new_id == UINT32_MAX);

@@ -37,7 +37,7 @@ struct Filled {
 };
 
 void slot_counters(benchmark::State &state, const rmp_live &t) {
-  double cap = double(t.mask) + 1.0;
+  double cap = double(rmp_live_nslots(&t));
   state.counters["B/slot"] = double(sizeof(rmp_live_entry));
   state.counters["B/entry"] = double(sizeof(rmp_live_entry)) * cap / double(t.count);
   state.counters["load"] = double(t.count) / cap;

@@ -153,8 +153,8 @@ static void check_held(const held *h) {
 
 static void check_profiler(const rmp_profiler *p) {
   uint32_t n = 0;
-  for (uint32_t i = 0; i <= p->live.mask; i++) {
-    const rmp_live_entry *e = &p->live.slots[i];
+  for (uint32_t i = 0; i < rmp_live_nslots(&p->live); i++) {
+    const rmp_live_entry *e = rmp_live_slot(&p->live, i);
     int a;
     if (!e->addr) continue;
     a = index_of(e->addr);

@@ -3,8 +3,10 @@
  * indices. The pool is adversarial: multiples of 2^20, and addresses that
  * share a home slot at every capacity (one cluster wrapping past the end of
  * the array, one at its start), plus random aligned ones. The bound is small
- * and changes, so inserts into a full table are frequent.
- * Usage: test_diff_live [ops] (default 1e6). */
+ * and changes, so inserts into a full table are frequent. It runs twice:
+ * one table, then split (rmp_live_split_young), where an entry must sit in
+ * the young part exactly while it is not flagged RMP_LIVE_OLD.
+ * Usage: test_diff_live [ops] (default 1e6 per run). */
 #include <string.h>
 
 #include "check.h"
@@ -24,6 +26,7 @@ static int m_present[NPOOL];
 static rmp_live_entry m_ent[NPOOL];
 static uint32_t m_count, m_max;
 static uint64_t m_dropped, m_replaced;
+static int m_split;
 
 static int cmp_addr(const void *x, const void *y) {
   uintptr_t a = ((const struct sorted_addr *)x)->a, b = ((const struct sorted_addr *)y)->a;
@@ -65,12 +68,14 @@ static rmp_live_entry random_entry(rmpt_rand *r, uintptr_t addr) {
   x = rmpt_next(r);
   e.epoch = (uint32_t)x;
   e.size = (uint32_t)(x >> 32);
+  x = rmpt_next(r);
+  e.flags = ((uint32_t)x & 0xffff0000u) | ((x & 3) == 0 ? RMP_LIVE_OLD : 0);
   return e;
 }
 
 static int same_entry(const rmp_live_entry *a, const rmp_live_entry *b) {
   return a->addr == b->addr && a->stack == b->stack && a->klass == b->klass && a->epoch == b->epoch &&
-         a->size == b->size;
+         a->size == b->size && a->flags == b->flags;
 }
 
 static void check_one(const rmp_live *t, int i) {
@@ -83,10 +88,10 @@ static void check_one(const rmp_live *t, int i) {
   }
 }
 
-static void check_all(const rmp_live *t) {
+/* One part: the probe invariant, and the part each entry belongs in. */
+static uint32_t check_tab(const rmp_live_tab *t, int young) {
   uint32_t occupied = 0;
-  CHECK(t->count == m_count && t->dropped == m_dropped && t->replaced == m_replaced);
-  for (int i = 0; i < NPOOL; i++) check_one(t, i);
+  CHECK(((t->mask + 1) & t->mask) == 0 && t->count <= t->mask / 2 + 1);
   for (uint32_t s = 0; s <= t->mask; s++) {
     uintptr_t a = t->slots[s].addr;
     if (!a) continue;
@@ -95,9 +100,20 @@ static void check_all(const rmp_live *t) {
     CHECK(i >= 0 && m_present[i]);
     /* The probe invariant: no empty slot between home and slot. */
     for (uint32_t j = rmp_live_home_(t, a); j != s; j = (j + 1) & t->mask) CHECK(t->slots[j].addr != 0);
+    if (m_split) CHECKF((!(t->slots[s].flags & RMP_LIVE_OLD)) == young, "pool[%d] in the wrong part", i);
   }
+  CHECK(occupied == t->count);
+  return occupied;
+}
+
+static void check_all(const rmp_live *t) {
+  uint32_t occupied;
+  CHECK(t->count == m_count && t->dropped == m_dropped && t->replaced == m_replaced);
+  for (int i = 0; i < NPOOL; i++) check_one(t, i);
+  occupied = check_tab(&t->main, 0);
+  CHECK((t->young.slots != NULL) == m_split);
+  if (m_split) occupied += check_tab(&t->young, 1);
   CHECK(occupied == m_count);
-  CHECK(((t->mask + 1) & t->mask) == 0);
 }
 
 typedef struct sweep_ud {
@@ -105,6 +121,7 @@ typedef struct sweep_ud {
   uint32_t keep_per_1024;
   int visits[NPOOL];
   size_t deleted;
+  int young_only;
 } sweep_ud;
 
 static int sweep_keep(void *ud, rmp_live_entry *e) {
@@ -113,12 +130,14 @@ static int sweep_keep(void *ud, rmp_live_entry *e) {
   CHECK(i >= 0 && m_present[i]);
   CHECK(same_entry(e, &m_ent[i]));
   CHECKF(++s->visits[i] == 1, "sweep visited pool[%d] twice", i);
+  if (s->young_only) CHECK(!(e->flags & RMP_LIVE_OLD));
   if (rmpt_below(s->r, 1024) >= s->keep_per_1024) {
     s->deleted++;
     return 0; /* the model is updated after the sweep */
   }
   e->epoch ^= 0x5A5A5A5Au; /* keep may edit fields other than addr */
   e->size += 1;
+  if (rmpt_below(s->r, 4) == 0) e->flags |= RMP_LIVE_OLD; /* seen old: leaves the young part */
   m_ent[i] = *e;
   return 1;
 }
@@ -136,16 +155,19 @@ static uintptr_t move_loc(void *ud, uintptr_t a) {
   return m->dest[i] >= 0 ? pool[m->dest[i]] : a;
 }
 
-int main(int argc, char **argv) {
-  long ops = rmpt_ops_arg(argc, argv, 1000000);
-  rmpt_rand r = {0xD1FF11FE};
+static void run(long ops, int split, rmpt_rand *rp) {
+  rmpt_rand r = *rp;
   rmp_live t;
   static sweep_ud sw;
   static move_ud mv;
-  long n_full = 0, n_sweeps = 0, n_rekeys = 0, n_moves = 0, n_replace = 0;
-  make_pool(&r);
+  long n_full = 0, n_sweeps = 0, n_young_sweeps = 0, n_rekeys = 0, n_moves = 0, n_replace = 0;
+  memset(m_present, 0, sizeof m_present);
+  m_count = 0;
+  m_dropped = m_replaced = 0;
+  m_split = split;
   m_max = 1 + rmpt_below(&r, MAXBOUND);
   CHECK(rmp_live_init(&t, m_max) == RMP_OK);
+  if (split) CHECK(rmp_live_split_young(&t) == RMP_OK);
 
   for (long op = 0; op < ops; op++) {
     uint32_t kind = rmpt_below(&r, 1000);
@@ -186,21 +208,28 @@ int main(int argc, char **argv) {
         m_present[i] = 0;
         n_moves++;
       }
-    } else if (kind < 988) { /* sweep deleting a random subset */
+    } else if (kind < 988) { /* sweep deleting a random subset, of all or of the young part */
+      int young_only = rmpt_below(&r, 2) == 0, want[NPOOL];
       memset(sw.visits, 0, sizeof sw.visits);
       sw.r = &r;
       sw.keep_per_1024 = rmpt_below(&r, 1025);
       sw.deleted = 0;
-      CHECK(rmp_live_sweep(&t, sweep_keep, &sw) == sw.deleted);
+      sw.young_only = young_only;
+      for (int k = 0; k < NPOOL; k++)
+        want[k] = m_present[k] && (!young_only || (m_split && !(m_ent[k].flags & RMP_LIVE_OLD)));
+      if (young_only)
+        CHECK(rmp_live_sweep_young(&t, sweep_keep, &sw) == sw.deleted);
+      else
+        CHECK(rmp_live_sweep(&t, sweep_keep, &sw) == sw.deleted);
       for (int k = 0; k < NPOOL; k++) {
-        CHECK(sw.visits[k] == m_present[k]); /* every entry exactly once */
+        CHECK(sw.visits[k] == want[k]); /* every entry it covers exactly once */
         if (m_present[k] && !rmp_live_lookup(&t, pool[k])) {
           m_present[k] = 0;
           m_count--;
         }
       }
       CHECK(t.count == m_count);
-      n_sweeps++;
+      if (young_only) n_young_sweeps++; else n_sweeps++;
       check_all(&t);
     } else if (kind < 996) { /* rekey: a random subset moves to free addresses */
       int nmoved = 0, free_idx[NPOOL], nfree = 0;
@@ -243,9 +272,19 @@ int main(int argc, char **argv) {
     if ((op & 4095) == 0) check_all(&t);
   }
   check_all(&t);
-  printf("live: %ld ops (%ld refused as full, %ld replaced, %ld moves, %ld sweeps, %ld rekeys), final capacity %u\n",
-         ops, n_full, n_replace, n_moves, n_sweeps, n_rekeys, t.mask + 1);
-  CHECK(n_full > 0 && n_sweeps > 0 && n_rekeys > 0);
+  printf("live%s: %ld ops (%ld refused as full, %ld replaced, %ld moves, %ld sweeps, %ld young sweeps, %ld rekeys), "
+         "final capacity %u\n", split ? " (split)" : "", ops, n_full, n_replace, n_moves, n_sweeps, n_young_sweeps,
+         n_rekeys, rmp_live_nslots(&t));
+  CHECK(n_full > 0 && n_sweeps > 0 && n_young_sweeps > 0 && n_rekeys > 0);
   rmp_live_free(&t);
+  *rp = r;
+}
+
+int main(int argc, char **argv) {
+  long ops = rmpt_ops_arg(argc, argv, 1000000);
+  rmpt_rand r = {0xD1FF11FE};
+  make_pool(&r);
+  run(ops, 0, &r);
+  run(ops, 1, &r);
   return 0;
 }

@@ -226,8 +226,8 @@ static uint32_t thinned_out(rmp_profiler *p) {
       nlive--;
       gone++;
     }
-  for (uint32_t s = 0; s <= p->live.mask; s++)
-    if (p->live.slots[s].addr) CHECK(objs[addr_index(p->live.slots[s].addr)].live);
+  for (uint32_t s = 0; s < rmp_live_nslots(&p->live); s++)
+    if (rmp_live_slot(&p->live, s)->addr) CHECK(objs[addr_index(rmp_live_slot(&p->live, s)->addr)].live);
   return gone;
 }
 
@@ -426,8 +426,8 @@ static void run(long ops, uint32_t bound, uint64_t seed, run_stats *st) {
     }
     CHECK(p.live.count == (uint32_t)nlive);
     if ((op & 1023) == 0)
-      for (uint32_t sl = 0; sl <= p.live.mask; sl++)
-        if (p.live.slots[sl].addr) CHECK(p.live.slots[sl].weight == want_weight(&objs[addr_index(p.live.slots[sl].addr)]));
+      for (uint32_t sl = 0; sl < rmp_live_nslots(&p.live); sl++)
+        if (rmp_live_slot(&p.live, sl)->addr) CHECK(rmp_live_slot(&p.live, sl)->weight == want_weight(&objs[addr_index(rmp_live_slot(&p.live, sl)->addr)]));
   }
   rotate_and_check(&r, &p, (uint64_t)ops, epoch);
   st->rotations++;

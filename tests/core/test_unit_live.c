@@ -28,7 +28,7 @@ static void test_basics(void) {
   CHECK(sizeof(rmp_live_entry) <= 32);
   CHECK(rmp_live_init(&t, 0) == RMP_ERR_INVALID);
   CHECK(rmp_live_init(&t, 1000) == RMP_OK);
-  CHECK(t.count == 0 && t.max == 1000 && ((t.mask + 1) & t.mask) == 0);
+  CHECK(t.count == 0 && t.max == 1000 && ((t.main.mask + 1) & t.main.mask) == 0 && !t.young.slots);
   CHECK(rmp_live_lookup(&t, 0x1000) == NULL);
   CHECK(rmp_live_lookup(&t, 0) == NULL);
   rmp_live_entry z = ent(0, 1);

@@ -343,8 +343,8 @@ static thin_obj thin_objs[THIN_N];
  * float from the model's own count of thinnings. */
 static void thin_check_weights(const rmp_profiler *p, double rate, uint32_t thinnings) {
   uint32_t seen = 0;
-  for (uint32_t i = 0; i <= p->live.mask; i++) {
-    const rmp_live_entry *e = &p->live.slots[i];
+  for (uint32_t i = 0; i < rmp_live_nslots(&p->live); i++) {
+    const rmp_live_entry *e = rmp_live_slot(&p->live, i);
     if (!e->addr) continue;
     uint32_t j = (uint32_t)((e->addr - 0x10000) / 40);
     CHECK(j < THIN_N);
@@ -402,8 +402,8 @@ static void test_thinning(double rate) {
     /* The table as it was, to compare a thinning's survivors with. */
     rmp_live_entry old[THIN_MAX];
     uint32_t nold = 0, before = p.live.count;
-    for (uint32_t s = 0; s <= p.live.mask; s++)
-      if (p.live.slots[s].addr) old[nold++] = p.live.slots[s];
+    for (uint32_t s = 0; s < rmp_live_nslots(&p.live); s++)
+      if (rmp_live_slot(&p.live, s)->addr) old[nold++] = *rmp_live_slot(&p.live, s);
     CHECK(rmp_track(&p, addr, 0, 0, 8, 0, d) == RMP_OK);
     CHECK(rmp_live_lookup(&p.live, addr) != NULL);
     if (p.live.count <= before) { /* full: thinned once, then inserted */
@@ -491,8 +491,8 @@ static void test_thin_direct(void) {
     }
     rmp_profiler_thin(&p);
     CHECK(p.heap_keep_log2 == (uint32_t)round + 1 && p.heap_thinnings == (uint64_t)round + 1);
-    for (uint32_t s = 0; s <= p.live.mask; s++) {
-      const rmp_live_entry *e = &p.live.slots[s];
+    for (uint32_t s = 0; s < rmp_live_nslots(&p.live); s++) {
+      const rmp_live_entry *e = rmp_live_slot(&p.live, s);
       uint32_t i;
       if (!e->addr) continue;
       i = (uint32_t)((e->addr - 0x10000) / 40);
@@ -618,8 +618,8 @@ static void test_forget_interval(void) {
   uint64_t thinned = p.heap_thinnings, taken = p.samples_taken;
   rmp_live_entry copy[8];
   uint32_t ncopy = 0;
-  for (uint32_t s = 0; s <= p.live.mask; s++)
-    if (p.live.slots[s].addr) copy[ncopy++] = p.live.slots[s];
+  for (uint32_t s = 0; s < rmp_live_nslots(&p.live); s++)
+    if (rmp_live_slot(&p.live, s)->addr) copy[ncopy++] = *rmp_live_slot(&p.live, s);
 
   rmp_profiler_forget_interval(&p, 777);
   CHECK(p.allocs.n == 0 && p.allocs.seen == 0 && p.interval_start_ns == 777);

@@ -52,7 +52,6 @@ static void rmp_collector_free(void *ptr) {
    * teardown; unhook anyway so nothing calls into freed memory. */
   if (c->running) rmp_collector_stop_hooks(c, c->self);
   if (c->p_ready) rmp_profiler_free(&c->p);
-  free(c->young);
   ruby_xfree(c);
 }
 
@@ -60,12 +59,11 @@ static size_t rmp_collector_memsize(const void *ptr) {
   const rmp_collector *c = (const rmp_collector *)ptr;
   size_t n = sizeof(*c);
   if (!c->p_ready) return n;
-  n += ((size_t)c->p.live.mask + 1) * sizeof(rmp_live_entry);
+  n += (size_t)rmp_live_nslots(&c->p.live) * sizeof(rmp_live_entry);
   n += (size_t)c->p.allocs.cap * sizeof(rmp_alloc_sample);
   n += c->p.strings.arena_cap + (size_t)c->p.strings.cap * (sizeof(uint64_t) + sizeof(uint32_t));
   n += (size_t)c->p.stacks.funcs_cap * sizeof(rmp_func) + (size_t)c->p.stacks.frames_cap * sizeof(rmp_frame);
   n += (size_t)c->p.stacks.nodes_cap * (sizeof(rmp_node) + sizeof(uint32_t));
-  n += (size_t)c->young_cap * sizeof(uintptr_t);
   return n;
 }
 
@@ -97,6 +95,10 @@ static VALUE rmp_collector_alloc(VALUE klass) {
    * (IMPLEMENTATION.md, Flush). */
   cfg.compact_growth = 0.5;
   if (rmp_profiler_init(&c->p, &cfg) != RMP_OK) rb_raise(rb_eNoMemError, "ruby_memprofiler_pprof: out of memory");
+  if (rmp_ext_liveness_prepare(c) != RMP_OK) {
+    rmp_profiler_free(&c->p);
+    rb_raise(rb_eNoMemError, "ruby_memprofiler_pprof: out of memory");
+  }
   c->p.compact_elsewhere = 1; /* flush compacts, mostly without the GVL */
   c->p_ready = 1;
   c->fork_gen = rmp_ext_fork_gen;

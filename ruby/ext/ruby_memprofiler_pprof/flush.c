@@ -45,10 +45,11 @@ static int rmp_keep_valid(void *ud, rmp_live_entry *e) {
 
 static void rmp_measure_some(rmp_collector *c) {
   rmp_live *t = &c->p.live;
-  uint32_t i, ninvalid = 0, n = t->mask + 1 < RMP_EXT_MEASURE_SLOTS ? t->mask + 1 : RMP_EXT_MEASURE_SLOTS;
-  uint32_t j = c->measure_cursor & t->mask;
-  for (i = 0; i < n; i++, j = (j + 1) & t->mask) {
-    rmp_live_entry *e = &t->slots[j];
+  uint32_t i, ninvalid = 0, nslots = rmp_live_nslots(t);
+  uint32_t n = nslots < RMP_EXT_MEASURE_SLOTS ? nslots : RMP_EXT_MEASURE_SLOTS;
+  uint32_t j = c->measure_cursor < nslots ? c->measure_cursor : 0;
+  for (i = 0; i < n; i++, j = j + 1 < nslots ? j + 1 : 0) {
+    rmp_live_entry *e = rmp_live_slot(t, j);
     VALUE obj = (VALUE)e->addr;
     size_t size;
     int type;

@@ -227,7 +227,6 @@ static VALUE rmp_drain_body(VALUE cv) {
     size_t size = rb_obj_memsize_of(obj);
     rmp_track(&c->p, (uintptr_t)obj, c->pending[i].stack, klass, (uint64_t)size, c->pending[i].epoch,
               c->pending[i].decision);
-    rmp_ext_young_add(c, (uintptr_t)obj);
     rmp_ext_audit_track(c, (uintptr_t)obj);
   }
   c->npending = 0;

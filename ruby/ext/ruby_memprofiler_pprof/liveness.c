@@ -79,9 +79,9 @@ const char *rmp_ext_liveness_probe(void) { return rmp_marked_probe; }
  * kinds of GC; objects still pending are marked by dmark.
  *
  * Old objects are only ever freed by a major GC, so an entry seen old once
- * (RMP_LIVE_OLD) is skipped without touching the object in later minor GCs:
- * reading the object or its page's mark bitmap is a cache miss per entry,
- * and the flag sits in the entry itself. */
+ * (RMP_LIVE_OLD) is not visited by later minor GCs: reading the object or
+ * its page's mark bitmap is a cache miss per entry. The flag also moves
+ * the entry out of the live table's young part. */
 static int rmp_keep_marked(void *ud, rmp_live_entry *e) {
   rmp_collector *c = (rmp_collector *)ud;
   VALUE obj = (VALUE)e->addr;
@@ -124,80 +124,11 @@ static void rmp_liveness_check_missed(rmp_collector *c, size_t last, size_t majo
   c->liveness_dropped += rmp_live_sweep(&c->p.live, rmp_keep_unaffected, &m);
 }
 
-/* The young list: malloc'ed, since the pass that trims it runs inside the
- * GC. Only the mark-bit pass reads it. */
-static int rmp_young_push(rmp_collector *c, uintptr_t addr) {
-  if (c->nyoung == c->young_cap) {
-    uint32_t cap = c->young_cap ? c->young_cap * 2 : 1024;
-    uintptr_t *v = cap > c->young_cap ? (uintptr_t *)realloc(c->young, (size_t)cap * sizeof(uintptr_t)) : NULL;
-    if (!v) return 0;
-    c->young = v;
-    c->young_cap = cap;
-  }
-  c->young[c->nyoung++] = addr;
-  return 1;
-}
-
-void rmp_ext_young_add(rmp_collector *c, uintptr_t addr) {
-  if (!rmp_marked || c->young_lost) return;
-  if (!rmp_live_lookup(&c->p.live, addr)) return; /* not taken for the live table */
-  if (!rmp_young_push(c, addr)) c->young_lost = 1;
-}
-
-/* The whole table, as a major GC needs; the list is rebuilt from the
- * entries that stay young. */
-static int rmp_keep_marked_relist(void *ud, rmp_live_entry *e) {
-  rmp_collector *c = (rmp_collector *)ud;
-  e->flags &= ~RMP_EXT_YOUNG_STAMP;
-  if (!rmp_keep_marked(c, e)) return 0;
-  if (!(e->flags & RMP_LIVE_OLD) && !rmp_young_push(c, e->addr)) c->young_lost = 1;
-  return 1;
-}
-
-static uint64_t rmp_pass_full(rmp_collector *c) {
-  uint64_t dead;
-  c->nyoung = 0;
-  c->young_lost = 0;
-  c->young_pass = 0;
-  dead = rmp_live_sweep(&c->p.live, rmp_keep_marked_relist, c);
-  return dead;
-}
-
-/* A minor GC frees no old object, so its pass reads only the young list:
- * entries found unmarked go, those now old leave the list, the rest stay on
- * it. Stale addresses (entries deleted since) fall out on the way. An
- * address listed twice (reused by a new entry) is visited once: each visit
- * stamps the entry with the pass's number (1-255, cleared by the major
- * pass that rebuilds the list). A listed entry is stamped by every minor
- * pass, so an older stamp can never equal the current one. */
-#define RMP_EXT_YOUNG_AHEAD 8
-static uint64_t rmp_pass_young(rmp_collector *c) {
-  uint64_t dead = 0;
-  uint32_t i, n = 0, stamp;
-  c->young_pass = c->young_pass % 255 + 1;
-  stamp = (uint32_t)c->young_pass << RMP_EXT_YOUNG_STAMP_SHIFT;
-  for (i = 0; i < c->nyoung; i++) {
-    uintptr_t addr = c->young[i];
-    rmp_live_entry *e;
-    /* Each listed address costs cache misses on its table slot and its
-     * object; started a few entries ahead, they overlap. */
-    if (i + RMP_EXT_YOUNG_AHEAD < c->nyoung) {
-      uintptr_t ahead = c->young[i + RMP_EXT_YOUNG_AHEAD];
-      rmp_live_prefetch(&c->p.live, ahead);
-      RMP_PREFETCH((const void *)ahead);
-    }
-    e = rmp_live_lookup(&c->p.live, addr);
-    if (!e || (e->flags & RMP_LIVE_OLD) || (e->flags & RMP_EXT_YOUNG_STAMP) == stamp) continue;
-    if (!rmp_keep_marked(c, e)) {
-      dead += (uint64_t)rmp_live_delete(&c->p.live, addr);
-      continue;
-    }
-    if (e->flags & RMP_LIVE_OLD) continue;
-    e->flags = (e->flags & ~RMP_EXT_YOUNG_STAMP) | stamp;
-    c->young[n++] = addr;
-  }
-  c->nyoung = n;
-  return dead;
+/* With mark bits, entries not yet seen old sit in the live table's young
+ * part (rmp_live_split_young), so a minor GC's pass reads only them and
+ * moves those now old to the main part. */
+rmp_status rmp_ext_liveness_prepare(rmp_collector *c) {
+  return rmp_marked ? rmp_live_split_young(&c->p.live) : RMP_OK;
 }
 
 static void rmp_liveness_mark_hook(VALUE data, const rb_trace_arg_t *arg) {
@@ -216,7 +147,9 @@ static void rmp_liveness_mark_hook(VALUE data, const rb_trace_arg_t *arg) {
   c->last_major_count = majors;
   c->gc_sweeps++;
   /* With FREEOBJ the frees are already done; the pass only counts GCs. */
-  if (rmp_marked) c->gc_swept += c->gc_is_minor && !c->young_lost ? rmp_pass_young(c) : rmp_pass_full(c);
+  if (rmp_marked)
+    c->gc_swept += c->gc_is_minor ? rmp_live_sweep_young(&c->p.live, rmp_keep_marked, c)
+                                  : rmp_live_sweep(&c->p.live, rmp_keep_marked, c);
   c->gc_sweep_ns += rmp_ext_now_ns() - t0;
 }
 
@@ -255,8 +188,6 @@ void rmp_ext_liveness_start(VALUE collector) {
    * notices such a GC. */
   if (!rmp_marked)
     rb_add_event_hook2(RMP_HOOK_FN(rmp_liveness_free_hook), RUBY_INTERNAL_EVENT_FREEOBJ, collector, flags);
-  c->nyoung = 0; /* stop! emptied the table */
-  c->young_lost = 0;
   /* stop! emptied the table, so earlier GCs concern nothing tracked. */
   c->last_gc_count = rb_gc_count();
   c->last_major_count = rb_gc_stat(rmp_sym_major_gc_count);
@@ -280,7 +211,6 @@ void rmp_ext_compact(rmp_collector *c) {
   uint32_t i;
   if (!c->p_ready) return;
   c->compact_moved += rmp_live_rekey(&c->p.live, rmp_location, NULL);
-  c->young_lost = 1; /* listed addresses may have moved */
   rmp_ext_audit_compact();
   for (i = 0; i < c->npending; i++) c->pending[i].obj = rb_gc_location(c->pending[i].obj);
   for (i = 0; i < c->p.stacks.nfuncs; i++) {

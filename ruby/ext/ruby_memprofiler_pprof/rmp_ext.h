@@ -37,9 +37,6 @@ void rmp_ext_find_internal_api(void);
 #define RMP_EXT_SIZE_FINAL (1u << 16)
 /* Found not to be a live object by flush's re-measure: about to go. */
 #define RMP_EXT_INVALID (1u << 17)
-/* The number of the last minor-GC pass that visited the entry (liveness.c). */
-#define RMP_EXT_YOUNG_STAMP_SHIFT 24
-#define RMP_EXT_YOUNG_STAMP (0xffu << RMP_EXT_YOUNG_STAMP_SHIFT)
 
 /* Frames kept per sample; deeper stacks lose their root end. Kept well
  * under RMP_MAX_DEPTH so rb_profile_frames' cost stays bounded. */
@@ -101,14 +98,6 @@ typedef struct rmp_collector {
   size_t last_major_count;    /* GC.stat(:major_gc_count) at the last pass */
   int gc_is_minor;             /* during a liveness pass */
   uint64_t gc_sweep_ns;        /* time spent in the liveness pass */
-  /* The addresses of the entries not yet seen old (and stale ones of
-   * entries since deleted), so that a minor GC's pass touches only them.
-   * young_lost: the list missed some (no memory, or GC.compact moved them);
-   * the next pass walks the whole table and rebuilds it. */
-  uintptr_t *young;
-  uint32_t nyoung, young_cap;
-  int young_lost;
-  unsigned young_pass; /* minor passes since the list was rebuilt, 1-255 */
   uint64_t compact_moved;      /* tracked objects rekeyed by dcompact */
   uint64_t flush_invalid;      /* entries dropped by flush's type guard */
   uint64_t last_measure_ns; /* part of last_snapshot_ns: re-measuring sizes */
@@ -170,8 +159,8 @@ void rmp_ext_liveness_start(VALUE collector);
 void rmp_ext_liveness_stop(VALUE collector);
 void rmp_ext_compact(rmp_collector *c);
 void rmp_ext_liveness_catch_up(rmp_collector *c);
-/* A committed object, for the minor GCs' list of young entries. */
-void rmp_ext_young_add(rmp_collector *c, uintptr_t addr);
+/* Sets the new collector's live table up for the liveness mode. */
+rmp_status rmp_ext_liveness_prepare(rmp_collector *c);
 /* Picks the mark-bit probe or FREEOBJ; after rmp_ext_find_internal_api. */
 void rmp_ext_liveness_init(void);
 const char *rmp_ext_liveness_mode(void);
