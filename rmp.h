@@ -1569,6 +1569,34 @@ static uint32_t rmp_live_first_empty_(const rmp_live_tab *t) {
   return i;
 }
 
+/* Entries moving to the main part wait here a few at a time, their home
+ * slots prefetched: each is a cache miss in a table many times the size of
+ * the young part, and a minor GC promotes hundreds. */
+#define RMP_PROMOTE_BATCH_ 16
+typedef struct rmp_promote_ {
+  rmp_live_tab *to;
+  uint32_t n;
+  rmp_live_entry e[RMP_PROMOTE_BATCH_];
+} rmp_promote_;
+
+static void rmp_promote_flush_(rmp_promote_ *b) {
+  uint32_t k;
+  for (k = 0; k < b->n; k++) rmp_live_place_(b->to, &b->e[k]);
+  b->n = 0;
+}
+
+/* Takes e if the main part has room for it (growing it if need be). */
+static int rmp_promote_take_(rmp_promote_ *b, const rmp_live_entry *e) {
+  rmp_live_tab *to = b->to;
+  if (b->n == RMP_PROMOTE_BATCH_ || (uint64_t)(to->count + b->n + 1) * 2 > (uint64_t)to->mask + 1) {
+    rmp_promote_flush_(b);
+    if (rmp_live_reserve_(to) != RMP_OK) return 0;
+  }
+  RMP_PREFETCH(&to->slots[rmp_live_home_(to, e->addr)]);
+  b->e[b->n++] = *e;
+  return 1;
+}
+
 /* Visiting from just after an empty slot means no cluster wraps past the
  * start, so a backward shift only ever pulls unvisited entries into the
  * slot just emptied, which is then examined again. With `to`, entries kept
@@ -1576,6 +1604,9 @@ static uint32_t rmp_live_first_empty_(const rmp_live_tab *t) {
 static size_t rmp_live_tab_sweep_(rmp_live_tab *t, rmp_live_keep_fn keep, void *ud, rmp_live_tab *to) {
   uint32_t start = rmp_live_first_empty_(t), n = 1, cap = t->mask + 1;
   size_t removed = 0;
+  rmp_promote_ b;
+  b.to = to;
+  b.n = 0;
   while (n < cap) {
     uint32_t i = (start + n) & t->mask;
     rmp_live_entry *e = &t->slots[i];
@@ -1584,13 +1615,13 @@ static size_t rmp_live_tab_sweep_(rmp_live_tab *t, rmp_live_keep_fn keep, void *
       removed++;
       continue;
     }
-    if (e->addr && to && (e->flags & RMP_LIVE_OLD) && rmp_live_reserve_(to) == RMP_OK) {
-      rmp_live_place_(to, e);
+    if (e->addr && to && (e->flags & RMP_LIVE_OLD) && rmp_promote_take_(&b, e)) {
       rmp_live_delete_at_(t, i);
       continue;
     }
     n++;
   }
+  rmp_promote_flush_(&b);
   return removed;
 }
 

@@ -208,6 +208,39 @@ static void live_ops(void) {
   sink_u64 = found;
 }
 
+/* As a minor GC sees them: one young entry in 7 survives and turns old. */
+static int keep_seventh_promoted(void *ud, rmp_live_entry *e) {
+  (void)ud;
+  if (rmpb_mix(e->addr) % 7 != 0) return 0;
+  e->flags |= RMP_LIVE_OLD;
+  return 1;
+}
+
+/* A split table with 50,000 old entries; per cycle 3,500 young entries come
+ * in and a young sweep drops 3,000 and promotes 500. Per young entry. */
+static void live_split_ops(void) {
+  const uint32_t n = 50000, young = 3500, cycles = 8;
+  rmp_live t;
+  uint32_t next = n;
+  size_t removed = 0;
+  CHECK(rmp_live_init(&t, 2 * n + cycles * young) == RMP_OK && rmp_live_split_young(&t) == RMP_OK);
+  for (uint32_t k = 0; k < n; k++) {
+    rmp_live_entry e = {rmpb_addr(k), k % 10000u, k % 40u, 0, 40u, 1.0f, RMP_LIVE_OLD};
+    rmp_live_insert(&t, &e);
+  }
+  OP_BEGIN();
+  for (uint32_t c = 0; c < cycles; c++) {
+    for (uint32_t k = 0; k < young; k++, next++) {
+      rmp_live_entry e = {rmpb_addr(next), next % 10000u, 1, c, 40u, 1.0f, 0};
+      rmp_live_insert(&t, &e);
+    }
+    removed += rmp_live_sweep_young(&t, keep_seventh_promoted, NULL);
+  }
+  op_end("live_split_young_insert_sweep_per_entry", (unsigned long)cycles * young);
+  CHECK(t.young.count == 0 && t.count == n + cycles * young - removed && removed > cycles * young / 2);
+  rmp_live_free(&t);
+}
+
 static void profiler_ops(void) {
   enum { NSTACKS = 10000, DEPTH = 40, NLIVE = 50000 };
   static uint32_t ids[NSTACKS];
@@ -280,6 +313,7 @@ int main(void) {
   sample_ops();
   intern_ops();
   live_ops();
+  live_split_ops();
   profiler_ops();
   if (failures) fprintf(stderr, "%d checks failed\n", failures);
   return failures ? 1 : 0;
