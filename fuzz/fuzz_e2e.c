@@ -13,8 +13,10 @@
 
 typedef struct sweep_ctx {
   pm *m;
+  const rmp_live *t;
   uint64_t seed;
   uint32_t visited;
+  int minor;
 } sweep_ctx;
 
 static int sweep_keep(void *ud, rmp_live_entry *e) {
@@ -22,7 +24,14 @@ static int sweep_keep(void *ud, rmp_live_entry *e) {
   int i = pm_find_live(c->m, e->addr);
   RMP_FZ_CHECK(i >= 0);
   c->visited++;
-  if (rmp_fz_mix(c->seed ^ e->addr) & 1) return 1;
+  if (c->minor) RMP_FZ_CHECK(e >= c->t->young.slots && e <= c->t->young.slots + c->t->young.mask);
+  uint64_t r = rmp_fz_mix(c->seed ^ e->addr);
+  if (r & 1) {
+    /* Survivors are promoted now and then: in a split table they move to
+     * the main part. */
+    if (r & 2) e->flags |= RMP_LIVE_OLD;
+    return 1;
+  }
   c->m->live[i] = c->m->live[--c->m->nlive];
   return 0;
 }
@@ -103,11 +112,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       RMP_FZ_CHECK(p.samples_taken == taken);
       break;
     }
-    case 3: { /* a GC: the unmarked die */
-      sweep_ctx c = {&m, rmp_fz_u64(&f), 0};
-      uint32_t before = m.nlive;
-      size_t removed = rmp_live_sweep(&p.live, sweep_keep, &c);
-      RMP_FZ_CHECK(c.visited == before && removed == before - m.nlive && p.live.count == m.nlive);
+    case 3: { /* a GC: the unmarked die; 0x80 in a split table: a minor GC, only young objects */
+      sweep_ctx c = {&m, &p.live, rmp_fz_u64(&f), 0, (op & 0x80) && p.live.young.slots};
+      uint32_t before = m.nlive, visits = c.minor ? p.live.young.count : before;
+      size_t removed = c.minor ? rmp_live_sweep_young(&p.live, sweep_keep, &c) : rmp_live_sweep(&p.live, sweep_keep, &c);
+      RMP_FZ_CHECK(c.visited == visits && removed == before - m.nlive && p.live.count == m.nlive);
       m.clock++;
       break;
     }
@@ -119,7 +128,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       o->addr = to;
       break;
     }
-    case 5: { /* a compaction: a chosen subset moves */
+    case 5: { /* a compaction: a chosen subset moves, onto fresh addresses (bit 44 set: never an
+                 address pm_track hands out, nor an earlier destination) */
       static rekey_ctx c;
       uint64_t sel = rmp_fz_u64(&f);
       c.n = 0;

@@ -169,6 +169,10 @@ static void pm_setup(rmp_fz *f, pm *m, rmp_profiler *p) {
   m->rate = cfg.sample_rate;
   m->retain = cfg.retain_rate;
   RMP_FZ_CHECK(rmp_profiler_init(p, &cfg) == RMP_OK);
+  /* Bit 61 splits the live table as an embedder with generational GC
+   * does; thinnings, snapshots and compactions must see both parts. The
+   * model does not care which part an entry is in. */
+  if ((cfg.seed >> 61) & 1) RMP_FZ_CHECK(rmp_live_split_young(&p->live) == RMP_OK);
   m->next_addr = 0x10000;
 }
 
@@ -190,6 +194,7 @@ static float pm_alloc_weight(const pm *m) {
  * where the model has it, weighing what the model says. */
 RMP_FZ_NOCOV static void pm_check_table(const pm *m, const rmp_profiler *p) {
   RMP_FZ_CHECK(p->live.count == m->nlive && p->live.count <= m->max_live);
+  RMP_FZ_CHECK(p->live.count == p->live.main.count + p->live.young.count);
   RMP_FZ_CHECK(p->heap_keep_log2 == m->k && p->heap_thinnings == m->thinnings);
   for (uint32_t i = 0; i < m->nlive; i++) {
     const rmp_live_entry *e = rmp_live_lookup(&p->live, m->live[i].addr);

@@ -18,6 +18,7 @@ static long g_fail_from; /* fail every attempt from this one on, 0 = never */
 static long g_failed;    /* attempts refused */
 static long g_live;      /* blocks currently allocated */
 static long g_frees, g_asserts;
+static long g_failed_mark; /* g_failed when the current failure was armed */
 
 static int refuse(void) {
   long k = ++g_calls;
@@ -79,6 +80,7 @@ typedef struct obj {
 } obj;
 static obj objs[NOBJ + 20]; /* the last 20 are tracked after a rotation */
 static long s_nomem; /* calls that reported RMP_ERR_NOMEM */
+static int s_split;  /* the scenario splits its live table (rmp_live_split_young) */
 
 static void make_stacks(void) {
   for (int j = 0; j < NSTACKS; j++) {
@@ -131,6 +133,9 @@ static int keep_odd(void *ud, rmp_live_entry *e) {
   for (int i = 0; i < NOBJ; i++)
     if (objs[i].tracked && objs[i].addr == e->addr) {
       if (i % 2 == 0) objs[i].tracked = 0;
+      /* Some survivors are seen old: in a split table they move to the
+       * main part, whose growth may fail. */
+      if (i % 4 == 1) e->flags |= RMP_LIVE_OLD;
       return i % 2;
     }
   CHECK(0);
@@ -277,6 +282,11 @@ static void scenario(void) {
   s = rmp_profiler_init(&p, &cfg);
   CHECK(ok_or(s, RMP_OK));
   if (s != RMP_OK) return; /* a failed init leaves nothing to free */
+  if (s_split) {
+    s = rmp_live_split_young(&p.live);
+    CHECK(ok_or(s, RMP_OK));
+    if (s != RMP_OK) CHECK(!p.live.young.slots); /* left unsplit, still usable */
+  }
 
   for (int c = 0; c < NCLASSES; c++) {
     klass[c] = UINT32_MAX;
@@ -312,6 +322,10 @@ static void scenario(void) {
     track(&p, &objs[i], stack[j], klass[c], (uint32_t)i);
   }
   expect_objects(&p);
+  /* A minor GC's pass, then a full one: in a split table the first sees
+   * only young entries (all of them, as thinning has moved none). */
+  if (s_split) rmp_live_sweep_young(&p.live, keep_odd, NULL);
+  expect_objects(&p);
   rmp_live_sweep(&p.live, keep_odd, NULL);
   expect_objects(&p);
   if (!g_fail_at && !g_fail_from) CHECKF(p.heap_thinnings > 0 && p.live.count > 64, "%u live", p.live.count);
@@ -320,6 +334,15 @@ static void scenario(void) {
   CHECK(rmp_live_rekey(&p.live, move_up, NULL) == p.live.count);
   for (int i = 0; i < NOBJ; i++) objs[i].addr += 0x1000000;
   expect_objects(&p);
+  if (s_split && p.live.young.slots) {
+    /* Young iff not flagged old, but for promotions the failures kept. */
+    uint32_t young_old = 0;
+    for (uint32_t i = 0; i <= p.live.young.mask; i++)
+      young_old += p.live.young.slots[i].addr && (p.live.young.slots[i].flags & RMP_LIVE_OLD);
+    for (uint32_t i = 0; i <= p.live.main.mask; i++)
+      CHECK(!p.live.main.slots[i].addr || (p.live.main.slots[i].flags & RMP_LIVE_OLD));
+    if (!g_fail_at && !g_fail_from) CHECK(young_old == 0 && p.live.main.count > 0 && p.live.young.count > 0);
+  }
 
   extra[0] = UINT32_MAX;
   s = rmp_stack_intern(&p.stacks, s_keys[3], s_lines[3], (size_t)s_depth[3], &extra[0]);
@@ -335,6 +358,164 @@ static void scenario(void) {
   rmp_profiler_free(&p);
 }
 
+/* ---- a split live table's own failures, one at a time ---- */
+
+static rmp_live_entry lentry(uintptr_t addr, uint32_t tag, uint32_t flags) {
+  rmp_live_entry e;
+  memset(&e, 0, sizeof e);
+  e.addr = addr;
+  e.stack = tag;
+  e.epoch = tag * 3;
+  e.flags = flags;
+  return e;
+}
+
+static int in_young_part(const rmp_live *t, uintptr_t addr) {
+  const rmp_live_entry *e = rmp_live_lookup(t, addr);
+  CHECK(e != NULL);
+  return e >= t->young.slots && e <= t->young.slots + t->young.mask;
+}
+
+static int keep_flag_old(void *ud, rmp_live_entry *e) {
+  (void)ud;
+  e->flags |= RMP_LIVE_OLD;
+  return 1;
+}
+
+static int keep_mod(void *ud, rmp_live_entry *e) {
+  return e->stack % *(uint32_t *)ud == 0;
+}
+
+/* The next allocation fails (one: mode 0), or all from it on (mode 1). */
+static long g_failed_since_reset(void) { return g_failed - g_failed_mark; }
+static void fail_next(int mode) {
+  g_failed_mark = g_failed;
+  g_fail_at = mode == 0 ? g_calls + 1 : 0;
+  g_fail_from = mode == 1 ? g_calls + 1 : 0;
+}
+static void memory_back(void) { g_fail_at = g_fail_from = 0; }
+
+/* Promotion into a main part that must grow: the entries that found no
+ * room stay young, flagged old, and nothing is lost; the next sweep with
+ * memory moves them. Full sweeps (full = 1) promote the same way. */
+static void split_promotion_fails(int mode, int full) {
+  rmp_live t;
+  memory_back();
+  g_calls = g_live = 0;
+  CHECK(rmp_live_init(&t, 1000) == RMP_OK && rmp_live_split_young(&t) == RMP_OK);
+  for (uint32_t i = 0; i < 32; i++) { /* the main part is as full as it gets without growing */
+    rmp_live_entry e = lentry(0x100000 + i * 64, i, RMP_LIVE_OLD);
+    CHECK(rmp_live_insert(&t, &e) == RMP_OK);
+  }
+  for (uint32_t i = 0; i < 10; i++) {
+    rmp_live_entry e = lentry(0x200000 + i * 64, 100 + i, 0);
+    CHECK(rmp_live_insert(&t, &e) == RMP_OK);
+  }
+  uint32_t main_cap = t.main.mask + 1;
+  fail_next(mode);
+  CHECK((full ? rmp_live_sweep(&t, keep_flag_old, NULL) : rmp_live_sweep_young(&t, keep_flag_old, NULL)) == 0);
+  CHECK(g_failed_since_reset() > 0);
+  memory_back();
+  CHECK(t.count == 42 && t.main.count + t.young.count == 42);
+  /* One failure leaves one entry young; failures from then on leave all. */
+  CHECKF(t.young.count == (mode == 0 ? 1u : 10u), "%u left young", t.young.count);
+  CHECK(mode == 1 ? t.main.mask + 1 == main_cap : t.main.mask + 1 > main_cap);
+  for (uint32_t i = 0; i < 10; i++) {
+    const rmp_live_entry *e = rmp_live_lookup(&t, 0x200000 + i * 64);
+    CHECK(e != NULL && e->stack == 100 + i && (e->flags & RMP_LIVE_OLD));
+  }
+  CHECK((full ? rmp_live_sweep(&t, keep_flag_old, NULL) : rmp_live_sweep_young(&t, keep_flag_old, NULL)) == 0);
+  CHECK(t.count == 42 && t.young.count == 0 && t.main.count == 42);
+  for (uint32_t i = 0; i < 10; i++) CHECK(!in_young_part(&t, 0x200000 + i * 64));
+  rmp_live_free(&t);
+  CHECK(g_live == 0);
+}
+
+/* Growth of a part during an insert fails: a new entry is refused with
+ * RMP_ERR_NOMEM and the table is as it was; an entry that would move to
+ * the other part is overwritten where it is instead. */
+static void split_insert_fails(void) {
+  rmp_live t;
+  memory_back();
+  g_calls = g_live = 0;
+  CHECK(rmp_live_init(&t, 1000) == RMP_OK && rmp_live_split_young(&t) == RMP_OK);
+  for (uint32_t i = 0; i < 32; i++) {
+    rmp_live_entry e = lentry(0x100000 + i * 64, i, 0);
+    CHECK(rmp_live_insert(&t, &e) == RMP_OK);
+    e = lentry(0x300000 + i * 64, 200 + i, RMP_LIVE_OLD);
+    CHECK(rmp_live_insert(&t, &e) == RMP_OK);
+  }
+  rmp_live before = t;
+  rmp_live_entry young_copy[64], main_copy[64];
+  CHECK(t.young.mask == 63 && t.main.mask == 63);
+  memcpy(young_copy, t.young.slots, sizeof young_copy);
+  memcpy(main_copy, t.main.slots, sizeof main_copy);
+
+  rmp_live_entry e = lentry(0x500000, 500, 0); /* the young part must grow */
+  fail_next(0);
+  CHECK(rmp_live_insert(&t, &e) == RMP_ERR_NOMEM);
+  e = lentry(0x600000, 600, RMP_LIVE_OLD); /* the main part must grow */
+  fail_next(0);
+  CHECK(rmp_live_insert(&t, &e) == RMP_ERR_NOMEM);
+  memory_back();
+  CHECK(t.young.slots == before.young.slots && t.main.slots == before.main.slots);
+  CHECK(t.young.mask == 63 && t.main.mask == 63 && t.young.count == 32 && t.main.count == 32 && t.count == 64);
+  CHECK(memcmp(young_copy, t.young.slots, sizeof young_copy) == 0);
+  CHECK(memcmp(main_copy, t.main.slots, sizeof main_copy) == 0);
+  CHECK(t.dropped == 2 && t.replaced == 0);
+  CHECK(!rmp_live_lookup(&t, 0x500000) && !rmp_live_lookup(&t, 0x600000));
+
+  /* A young address again, now old, and an old one again, now young: each
+   * would have to grow the other part, so each is overwritten in place. */
+  e = lentry(0x100000, 700, RMP_LIVE_OLD);
+  fail_next(0);
+  CHECK(rmp_live_insert(&t, &e) == RMP_OK);
+  e = lentry(0x300000, 800, 0);
+  fail_next(0);
+  CHECK(rmp_live_insert(&t, &e) == RMP_OK);
+  memory_back();
+  CHECK(t.replaced == 2 && t.count == 64 && t.young.count == 32 && t.main.count == 32);
+  CHECK(in_young_part(&t, 0x100000) && rmp_live_lookup(&t, 0x100000)->stack == 700);
+  CHECK(!in_young_part(&t, 0x300000) && rmp_live_lookup(&t, 0x300000)->stack == 800);
+  /* With memory, the same inserts move them. */
+  e = lentry(0x100000, 701, RMP_LIVE_OLD);
+  CHECK(rmp_live_insert(&t, &e) == RMP_OK);
+  e = lentry(0x300000, 801, 0);
+  CHECK(rmp_live_insert(&t, &e) == RMP_OK);
+  CHECK(!in_young_part(&t, 0x100000) && in_young_part(&t, 0x300000));
+  CHECK(t.count == 64 && t.young.count == 32 && t.main.count == 32);
+  rmp_live_free(&t);
+  CHECK(g_live == 0);
+}
+
+/* The young part's shrink after a sweep fails: it stays as it is, with
+ * every entry, and shrinks at a later sweep. */
+static void split_shrink_fails(void) {
+  rmp_live t;
+  uint32_t every = 100;
+  memory_back();
+  g_calls = g_live = 0;
+  CHECK(rmp_live_init(&t, 5000) == RMP_OK && rmp_live_split_young(&t) == RMP_OK);
+  for (uint32_t i = 0; i < 1000; i++) {
+    rmp_live_entry e = lentry(0x100000 + i * 64, i, 0);
+    CHECK(rmp_live_insert(&t, &e) == RMP_OK);
+  }
+  CHECK(rmp_live_sweep_young(&t, keep_mod, &every) == 990 && t.young.count == 10);
+  uint32_t cap = t.young.mask + 1;
+  CHECK(cap >= 2048);
+  fail_next(1);
+  CHECK(rmp_live_sweep_young(&t, keep_mod, &every) == 0);
+  CHECK(g_failed_since_reset() > 0);
+  memory_back();
+  CHECK(t.young.mask + 1 == cap && t.young.count == 10 && t.count == 10);
+  for (uint32_t i = 0; i < 1000; i += 100) CHECK(in_young_part(&t, 0x100000 + i * 64));
+  CHECK(rmp_live_sweep_young(&t, keep_mod, &every) == 0);
+  CHECK(t.young.mask + 1 == 64 && t.young.count == 10 && t.count == 10);
+  for (uint32_t i = 0; i < 1000; i += 100) CHECK(rmp_live_lookup(&t, 0x100000 + i * 64)->stack == i);
+  rmp_live_free(&t);
+  CHECK(g_live == 0);
+}
+
 int main(void) {
   long total, rounds = 0;
   make_stacks();
@@ -347,8 +528,19 @@ int main(void) {
   CHECK(s_nomem == 0);
   printf("scenario: %ld allocations, %ld frees, %ld assertions\n", total, g_frees, g_asserts);
 
+  /* The same with a split live table: promotions, young growth and shrinks
+   * failing too. */
+  g_calls = g_failed = g_live = g_frees = 0;
+  s_split = 1;
+  scenario();
+  long total_split = g_calls;
+  CHECKF(g_live == 0 && s_nomem == 0, "split: %ld blocks leaked, %ld NOMEM", g_live, s_nomem);
+  printf("split scenario: %ld allocations\n", total_split);
+
+  for (int split = 0; split < 2; split++)
   for (int mode = 0; mode < 2; mode++) {
-    for (long n = 1; n <= total + 1; n++) {
+    s_split = split;
+    for (long n = 1; n <= (split ? total_split : total) + 1; n++) {
       g_calls = g_failed = g_live = 0;
       s_nomem = 0;
       g_fail_at = mode == 0 ? n : 0;
@@ -360,6 +552,12 @@ int main(void) {
       rounds++;
     }
   }
+  for (int mode = 0; mode < 2; mode++)
+    for (int full = 0; full < 2; full++) split_promotion_fails(mode, full);
+  split_insert_fails();
+  split_shrink_fails();
+  memory_back();
+
   /* Each structure's init, failing at each of its allocations: an init
    * that reports failure has nothing left for the caller to free (as
    * rmp_profiler_init and rmp_stacks_init do it). */

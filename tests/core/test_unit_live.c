@@ -232,6 +232,266 @@ static void test_rekey(void) {
   rmp_live_free(&t);
 }
 
+/* ---- the split table: a young part and a main part ---- */
+
+static rmp_live_entry entf(uintptr_t addr, uint32_t tag, uint32_t flags) {
+  rmp_live_entry e = ent(addr, tag);
+  e.flags = flags;
+  return e;
+}
+
+/* 1 in the young part, 0 in the main part, -1 absent. */
+static int part_of(const rmp_live *t, uintptr_t addr) {
+  const rmp_live_entry *e = rmp_live_lookup(t, addr);
+  if (!e) return -1;
+  return t->young.slots && e >= t->young.slots && e <= t->young.slots + t->young.mask;
+}
+
+/* Counts that add up, each part's entries reachable from their home in it. */
+static void check_parts(const rmp_live *t) {
+  uint32_t n[2] = {0, 0};
+  const rmp_live_tab *tab[2] = {&t->main, &t->young};
+  CHECK(t->count == t->main.count + t->young.count);
+  for (int k = 0; k < 2; k++) {
+    if (!tab[k]->slots) continue;
+    for (uint32_t i = 0; i <= tab[k]->mask; i++) {
+      const rmp_live_entry *e = &tab[k]->slots[i];
+      if (!e->addr) continue;
+      n[k]++;
+      CHECK(rmp_live_find_(tab[k], e->addr) == e && rmp_live_lookup(t, e->addr) == e);
+    }
+  }
+  CHECKF(n[0] == t->main.count && n[1] == t->young.count, "main %u/%u young %u/%u", n[0], t->main.count, n[1],
+         t->young.count);
+}
+
+static void test_split_basics(void) {
+  rmp_live t;
+  CHECK(rmp_live_init(&t, 100) == RMP_OK);
+  rmp_live_entry e = ent(0x1000, 1);
+  CHECK(rmp_live_insert(&t, &e) == RMP_OK);
+  /* Entries already in the main part would be in the wrong part. */
+  CHECK(rmp_live_split_young(&t) == RMP_ERR_INVALID);
+  CHECK(!t.young.slots && t.main.count == 1 && t.count == 1);
+  CHECK(rmp_live_delete(&t, 0x1000) == 1);
+  CHECK(rmp_live_split_young(&t) == RMP_OK);
+  CHECK(t.young.slots != NULL && t.young.count == 0);
+  rmp_live_entry *young_slots = t.young.slots;
+  CHECK(rmp_live_split_young(&t) == RMP_ERR_INVALID); /* twice: the young part stays as it is */
+  CHECK(t.young.slots == young_slots);
+
+  /* Not flagged old: young, whatever the embedder's bits say. */
+  e = entf(0x1000, 1, 0);
+  CHECK(rmp_live_insert(&t, &e) == RMP_OK);
+  e = entf(0x2000, 2, 0xffff0000u);
+  CHECK(rmp_live_insert(&t, &e) == RMP_OK);
+  e = entf(0x3000, 3, RMP_LIVE_OLD);
+  CHECK(rmp_live_insert(&t, &e) == RMP_OK);
+  e = entf(0x4000, 4, RMP_LIVE_OLD | 0x10000u);
+  CHECK(rmp_live_insert(&t, &e) == RMP_OK);
+  CHECK(part_of(&t, 0x1000) == 1 && part_of(&t, 0x2000) == 1);
+  CHECK(part_of(&t, 0x3000) == 0 && part_of(&t, 0x4000) == 0);
+  CHECK(t.young.count == 2 && t.main.count == 2 && t.count == 4 && t.replaced == 0);
+  CHECK(rmp_live_lookup(&t, 0x2000)->flags == 0xffff0000u && rmp_live_lookup(&t, 0x4000)->flags == (RMP_LIVE_OLD | 0x10000u));
+  CHECK(rmp_live_nslots(&t) == t.main.mask + 1 + t.young.mask + 1);
+  uint32_t walked = 0;
+  for (uint32_t i = 0; i < rmp_live_nslots(&t); i++) walked += rmp_live_slot(&t, i)->addr != 0;
+  CHECK(walked == 4);
+  CHECK(rmp_live_delete(&t, 0x1000) == 1 && rmp_live_delete(&t, 0x3000) == 1);
+  CHECK(t.young.count == 1 && t.main.count == 1 && t.count == 2);
+  check_parts(&t);
+  rmp_live_free(&t);
+}
+
+/* An address tracked in one part, inserted again or moved onto, across
+ * the parts. */
+static void test_split_across(void) {
+  rmp_live t;
+  CHECK(rmp_live_init(&t, 100) == RMP_OK);
+  CHECK(rmp_live_split_young(&t) == RMP_OK);
+  rmp_live_entry e = entf(0x1000, 1, 0);
+  CHECK(rmp_live_insert(&t, &e) == RMP_OK);
+  /* Same address, now flagged old: replaced, and in the main part only. */
+  e = entf(0x1000, 2, RMP_LIVE_OLD);
+  CHECK(rmp_live_insert(&t, &e) == RMP_OK);
+  CHECK(part_of(&t, 0x1000) == 0 && t.young.count == 0 && t.main.count == 1 && t.count == 1 && t.replaced == 1);
+  expect(&t, 0x1000, 2);
+  /* And a young object at that address again (the old one died unnoticed). */
+  e = entf(0x1000, 3, 0);
+  CHECK(rmp_live_insert(&t, &e) == RMP_OK);
+  CHECK(part_of(&t, 0x1000) == 1 && t.young.count == 1 && t.main.count == 0 && t.count == 1 && t.replaced == 2);
+  expect(&t, 0x1000, 3);
+  check_parts(&t);
+
+  /* A young object moves onto an address the main part holds: the dead
+   * main entry goes, the mover stays young. */
+  e = entf(0x2000, 4, RMP_LIVE_OLD);
+  CHECK(rmp_live_insert(&t, &e) == RMP_OK);
+  CHECK(rmp_live_move(&t, 0x1000, 0x2000) == 1);
+  CHECK(part_of(&t, 0x1000) == -1 && part_of(&t, 0x2000) == 1);
+  CHECK(t.young.count == 1 && t.main.count == 0 && t.count == 1);
+  expect(&t, 0x2000, 3);
+  /* An old one onto a young one's address: it stays old. */
+  e = entf(0x3000, 5, RMP_LIVE_OLD);
+  CHECK(rmp_live_insert(&t, &e) == RMP_OK);
+  CHECK(rmp_live_move(&t, 0x3000, 0x2000) == 1);
+  CHECK(part_of(&t, 0x3000) == -1 && part_of(&t, 0x2000) == 0);
+  CHECK(t.young.count == 0 && t.main.count == 1 && t.count == 1);
+  expect(&t, 0x2000, 5);
+  check_parts(&t);
+  rmp_live_free(&t);
+}
+
+typedef struct young_ud {
+  uintptr_t addrs[200];
+  int visits[200];
+  int n;
+  int promote_mod, delete_mod; /* of the index: flag old / delete */
+  const rmp_live *t;
+  int saw_main; /* a visited entry was in the main part */
+} young_ud;
+
+static int young_keep(void *ud, rmp_live_entry *e) {
+  young_ud *s = (young_ud *)ud;
+  int i;
+  for (i = 0; i < s->n; i++)
+    if (s->addrs[i] == e->addr) break;
+  CHECK(i < s->n);
+  s->visits[i]++;
+  if (!(s->t->young.slots && e >= s->t->young.slots && e <= s->t->young.slots + s->t->young.mask)) s->saw_main = 1;
+  if (i % s->delete_mod == 0) return 0;
+  if (i % s->promote_mod == 0) e->flags |= RMP_LIVE_OLD;
+  return 1;
+}
+
+static void test_split_sweeps(void) {
+  rmp_live t;
+  rmpt_rand r = {21};
+  static young_ud s;
+  memset(&s, 0, sizeof s);
+  s.t = &t;
+  CHECK(rmp_live_init(&t, 1000) == RMP_OK);
+  CHECK(rmp_live_split_young(&t) == RMP_OK);
+  /* 120 young and 80 old entries, half of each on one home slot. */
+  for (int i = 0; i < 200; i++) {
+    uintptr_t a = i % 2 ? rmpt_colliding_addr(&r, 5) : (uintptr_t)(i + 1) * 48;
+    s.addrs[i] = a;
+    rmp_live_entry e = entf(a, (uint32_t)i, i < 120 ? 0 : RMP_LIVE_OLD);
+    CHECK(rmp_live_insert(&t, &e) == RMP_OK);
+  }
+  s.n = 200;
+  CHECK(t.young.count == 120 && t.main.count == 80);
+
+  /* A minor GC's pass: only the young entries; every 7th dies, every 3rd
+   * of the rest is now old and leaves for the main part. */
+  s.delete_mod = 7;
+  s.promote_mod = 3;
+  size_t removed = rmp_live_sweep_young(&t, young_keep, &s);
+  int dead = 0, promoted = 0;
+  for (int i = 0; i < 200; i++) {
+    CHECKF(s.visits[i] == (i < 120), "entry %d visited %d times", i, s.visits[i]);
+    if (i >= 120) {
+      CHECK(part_of(&t, s.addrs[i]) == 0);
+    } else if (i % 7 == 0) {
+      dead++;
+      CHECK(part_of(&t, s.addrs[i]) == -1);
+    } else if (i % 3 == 0) {
+      promoted++;
+      CHECK(part_of(&t, s.addrs[i]) == 0 && (rmp_live_lookup(&t, s.addrs[i])->flags & RMP_LIVE_OLD));
+      expect(&t, s.addrs[i], (uint32_t)i);
+    } else {
+      CHECK(part_of(&t, s.addrs[i]) == 1);
+    }
+  }
+  CHECK(!s.saw_main);
+  CHECK(removed == (size_t)dead && promoted > 0);
+  CHECKF(t.young.count == (uint32_t)(120 - dead - promoted) && t.main.count == (uint32_t)(80 + promoted),
+         "young %u main %u", t.young.count, t.main.count);
+  CHECK(t.count == (uint32_t)(200 - dead));
+  check_parts(&t);
+
+  /* A full pass: each entry once, although the young ones it flags old
+   * move into the part it visited first (and make it grow). */
+  memset(s.visits, 0, sizeof s.visits);
+  s.delete_mod = 1000; /* only entry 0, dead already */
+  s.promote_mod = 1;
+  uint32_t main_cap = t.main.mask + 1, before = t.count;
+  removed = rmp_live_sweep(&t, young_keep, &s);
+  for (int i = 0; i < 200; i++) CHECKF(s.visits[i] == (part_of(&t, s.addrs[i]) >= 0), "entry %d: %d visits", i, s.visits[i]);
+  CHECK(removed == 0 && t.count == before && t.young.count == 0 && t.main.count == before);
+  CHECK(t.main.mask + 1 > main_cap);
+  check_parts(&t);
+  rmp_live_free(&t);
+}
+
+static int keep_few(void *ud, rmp_live_entry *e) {
+  (void)ud;
+  return e->stack % 20000 == 0;
+}
+
+/* A burst of young entries, then minor GCs: the young part keeps its size
+ * for the pass after the burst (steady churn would refill it), then
+ * shrinks back once a pass starts from few entries. */
+static void test_split_shrink(void) {
+  rmp_live t;
+  CHECK(rmp_live_init(&t, 200000) == RMP_OK);
+  CHECK(rmp_live_split_young(&t) == RMP_OK);
+  for (uint32_t i = 0; i < 100000; i++) {
+    rmp_live_entry e = entf((uintptr_t)(i + 1) * 40, i, 0);
+    CHECK(rmp_live_insert(&t, &e) == RMP_OK);
+  }
+  uint32_t burst_cap = t.young.mask + 1;
+  CHECK(burst_cap >= 200000 && t.young.count == 100000 && t.main.count == 0);
+  CHECK(rmp_live_sweep_young(&t, keep_few, NULL) == 100000 - 5);
+  CHECK(t.young.count == 5 && t.count == 5);
+  CHECK(t.young.mask + 1 == burst_cap);
+  CHECK(rmp_live_sweep_young(&t, keep_few, NULL) == 0);
+  CHECKF(t.young.mask + 1 == 64, "young part of %u slots for 5 entries", t.young.mask + 1);
+  CHECK(t.young.count == 5 && t.count == 5);
+  for (uint32_t i = 0; i < 100000; i += 20000) expect(&t, (uintptr_t)(i + 1) * 40, i);
+  check_parts(&t);
+  rmp_live_free(&t);
+}
+
+/* A compacting GC moves objects onto addresses whose objects had died
+ * unnoticed, in the other part: the dead entry goes. */
+static void test_split_rekey(void) {
+  rmp_live t;
+  move_map m;
+  CHECK(rmp_live_init(&t, 100) == RMP_OK);
+  CHECK(rmp_live_split_young(&t) == RMP_OK);
+  rmp_live_entry e = entf(0x1000, 1, 0); /* young, moves onto 0x2000 */
+  CHECK(rmp_live_insert(&t, &e) == RMP_OK);
+  e = entf(0x2000, 2, RMP_LIVE_OLD); /* main, dead */
+  CHECK(rmp_live_insert(&t, &e) == RMP_OK);
+  e = entf(0x3000, 3, RMP_LIVE_OLD); /* main, moves onto 0x4000 */
+  CHECK(rmp_live_insert(&t, &e) == RMP_OK);
+  e = entf(0x4000, 4, 0); /* young, dead */
+  CHECK(rmp_live_insert(&t, &e) == RMP_OK);
+  e = entf(0x5000, 5, 0); /* young, moves to a free address */
+  CHECK(rmp_live_insert(&t, &e) == RMP_OK);
+  e = entf(0x6000, 6, RMP_LIVE_OLD); /* main, stays */
+  CHECK(rmp_live_insert(&t, &e) == RMP_OK);
+  CHECK(t.young.count == 3 && t.main.count == 3);
+  m.n = 3;
+  m.calls = 0;
+  m.from[0] = 0x1000, m.to[0] = 0x2000;
+  m.from[1] = 0x3000, m.to[1] = 0x4000;
+  m.from[2] = 0x5000, m.to[2] = 0x7000;
+  CHECK(rmp_live_rekey(&t, move_loc, &m) == 3);
+  CHECKF(t.count == 4 && t.young.count == 2 && t.main.count == 2, "count %u young %u main %u", t.count,
+         t.young.count, t.main.count);
+  CHECK(part_of(&t, 0x1000) == -1 && part_of(&t, 0x3000) == -1 && part_of(&t, 0x5000) == -1);
+  CHECK(part_of(&t, 0x2000) == 1 && part_of(&t, 0x4000) == 0 && part_of(&t, 0x7000) == 1 && part_of(&t, 0x6000) == 0);
+  expect(&t, 0x2000, 1);
+  expect(&t, 0x4000, 3);
+  expect(&t, 0x7000, 5);
+  expect(&t, 0x6000, 6);
+  check_parts(&t);
+  CHECK(rmp_live_rekey(&t, move_loc, &m) == 0 && t.count == 4);
+  rmp_live_free(&t);
+}
+
 int main(void) {
   test_basics();
   test_bound();
@@ -240,6 +500,11 @@ int main(void) {
   sweep_case(300, (1u << RMPT_HOME_BITS) - 3, 1, 3); /* delete everything */
   sweep_case(64, 12345, 1000, 4);                     /* delete only entry 0 */
   test_rekey();
+  test_split_basics();
+  test_split_across();
+  test_split_sweeps();
+  test_split_shrink();
+  test_split_rekey();
   puts("unit live OK");
   return 0;
 }
