@@ -408,7 +408,7 @@ RMP_DEF int rmp_live_delete(rmp_live *t, uintptr_t addr);
 RMP_DEF int rmp_live_move(rmp_live *t, uintptr_t from, uintptr_t to);
 
 /* Visit every entry once; keep(ud, e) returns 0 to delete e. keep may edit
- * e's fields other than addr. keep must not insert or delete itself. A
+ * e's fields other than addr; it must not insert, delete or look up. A
  * young entry kept with RMP_LIVE_OLD set moves to the main table (it stays
  * young when that table cannot grow, and moves at a later sweep). Returns
  * the entries deleted. */
