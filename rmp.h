@@ -404,7 +404,8 @@ RMP_DEF rmp_status rmp_live_insert(rmp_live *t, const rmp_live_entry *e);
 /* 1 if removed, 0 if absent. */
 RMP_DEF int rmp_live_delete(rmp_live *t, uintptr_t addr);
 /* The object at from moved to to. 1 if moved, 0 if from was absent. An
- * entry already at `to` is overwritten (that object died unnoticed). */
+ * entry already at `to` is overwritten (that object died unnoticed). The
+ * entry stays in its part. */
 RMP_DEF int rmp_live_move(rmp_live *t, uintptr_t from, uintptr_t to);
 
 /* Visit every entry once; keep(ud, e) returns 0 to delete e. keep may edit
@@ -1529,17 +1530,19 @@ RMP_DEF rmp_status rmp_live_insert(rmp_live *t, const rmp_live_entry *e) {
   return RMP_OK;
 }
 
-/* The table holding e, an entry of t. */
-static rmp_live_tab *rmp_live_tab_of_(rmp_live *t, const rmp_live_entry *e) {
-  rmp_live_tab *y = &t->young;
-  return y->slots && e >= y->slots && e <= y->slots + y->mask ? y : &t->main;
+/* addr's entry and the part holding it, or NULL. */
+static rmp_live_entry *rmp_live_find_part_(rmp_live *t, uintptr_t addr, rmp_live_tab **part) {
+  rmp_live_entry *e = rmp_live_find_(&t->main, addr);
+  *part = &t->main;
+  if (e || !t->young.slots) return e;
+  *part = &t->young;
+  return rmp_live_find_(&t->young, addr);
 }
 
 RMP_DEF int rmp_live_delete(rmp_live *t, uintptr_t addr) {
   rmp_live_entry *e;
   rmp_live_tab *tab;
-  if (addr == 0 || !(e = rmp_live_lookup(t, addr))) return 0;
-  tab = rmp_live_tab_of_(t, e);
+  if (addr == 0 || !(e = rmp_live_find_part_(t, addr, &tab))) return 0;
   rmp_live_delete_at_(tab, (uint32_t)(e - tab->slots));
   t->count--;
   return 1;
@@ -1548,11 +1551,10 @@ RMP_DEF int rmp_live_delete(rmp_live *t, uintptr_t addr) {
 RMP_DEF int rmp_live_move(rmp_live *t, uintptr_t from, uintptr_t to) {
   rmp_live_entry *e, copy;
   rmp_live_tab *tab;
-  if (from == 0 || to == 0 || !(e = rmp_live_lookup(t, from))) return 0;
+  if (from == 0 || to == 0 || !(e = rmp_live_find_part_(t, from, &tab))) return 0;
   if (from == to) return 1;
   copy = *e;
   copy.addr = to;
-  tab = rmp_live_tab_of_(t, e);
   rmp_live_delete_at_(tab, (uint32_t)(e - tab->slots));
   t->count--;
   /* An entry at `to` goes (its object died unnoticed); the slot just freed
