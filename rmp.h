@@ -347,6 +347,7 @@ typedef struct rmp_live_tab {
 typedef struct rmp_live {
   rmp_live_tab main;
   rmp_live_tab young; /* slots NULL until split */
+  uint32_t young_peak; /* sizes the young part (rmp_live_young_fit_) */
   uint32_t count;     /* entries in both */
   uint32_t max;       /* max_heap_samples: inserts past it are refused */
   uint64_t dropped;   /* refused inserts */
@@ -1627,13 +1628,17 @@ static size_t rmp_live_tab_sweep_(rmp_live_tab *t, rmp_live_keep_fn keep, void *
   return removed;
 }
 
-/* After a sweep, the young table shrinks to what the entries it held before
- * the sweep needed, when it is four times that: a burst of entries does not
- * leave every later sweep reading a large table, and a steady churn does not
- * regrow it from the smallest size after every sweep. */
-static void rmp_live_young_fit_(rmp_live_tab *y, uint32_t before) {
-  uint32_t need = 64;
-  while ((uint64_t)need < (uint64_t)before * 2) need *= 2;
+/* The young part shrinks after a sweep to what its recent peak needs, when
+ * it is four times that: a burst does not leave every later sweep reading a
+ * large table. The peak is the most entries a young sweep has found,
+ * decaying by 1/8 per sweep, so that GCs that come at uneven intervals do
+ * not shrink it after every short one and regrow it by doubling (a rehash
+ * on the allocation path, 1-2 ms at 32,768 entries) after every long one. */
+static void rmp_live_young_fit_(rmp_live *t, uint32_t before) {
+  rmp_live_tab *y = &t->young;
+  uint32_t need = 64, decayed = t->young_peak - t->young_peak / 8;
+  t->young_peak = before > decayed ? before : decayed;
+  while ((uint64_t)need < (uint64_t)t->young_peak * 2) need *= 2;
   if ((uint64_t)y->mask + 1 >= (uint64_t)need * 4 && y->count * 2 <= need) (void)rmp_live_resize_(y, need);
 }
 
@@ -1643,7 +1648,7 @@ RMP_DEF size_t rmp_live_sweep_young(rmp_live *t, rmp_live_keep_fn keep, void *ud
   if (!t->young.slots) return 0;
   removed = rmp_live_tab_sweep_(&t->young, keep, ud, &t->main);
   t->count -= (uint32_t)removed;
-  rmp_live_young_fit_(&t->young, before);
+  rmp_live_young_fit_(t, before);
   return removed;
 }
 

@@ -296,7 +296,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       c.seed = rmp_fz_u64(&f);
       c.young_only = (op & 0x40) != 0;
       c.nseen = 0;
-      uint32_t before = m.n, young_before = t.young.count;
+      uint32_t before = m.n, young_before = t.young.count, peak_before = t.young_peak;
       uint64_t young_cap = (uint64_t)t.young.mask + 1;
       /* 0x80: the first allocation fails, a promotion's growth of the main
        * part or the young part's shrink. */
@@ -322,12 +322,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
       }
       RMP_FZ_CHECK(left == 0 || (failed && left == 1));
-      /* A sweep never grows the young part; it shrinks it to what its
-       * entries before the sweep needed when it is four times that, or
-       * leaves it (also when the shrink itself found no memory). */
+      /* A sweep never grows the young part; it shrinks it to what the
+       * peak (the young entries before a sweep, decaying by 1/8 per sweep)
+       * needs when it is four times that, or leaves it (also when the
+       * shrink itself found no memory). */
       if (m.split) {
         uint64_t need = 64, cap = (uint64_t)t.young.mask + 1;
-        while (need < (uint64_t)young_before * 2) need *= 2;
+        uint32_t peak = peak_before - peak_before / 8;
+        if (young_before > peak) peak = young_before;
+        RMP_FZ_CHECK(t.young_peak == peak);
+        while (need < (uint64_t)peak * 2) need *= 2;
         uint64_t fit = young_cap >= need * 4 && (uint64_t)t.young.count * 2 <= need ? need : young_cap;
         RMP_FZ_CHECK(cap == fit || (failed && cap == young_cap));
       }

@@ -429,9 +429,10 @@ static int keep_few(void *ud, rmp_live_entry *e) {
   return e->stack % 20000 == 0;
 }
 
-/* A burst of young entries, then minor GCs: the young part keeps its size
- * for the pass after the burst (steady churn would refill it), then
- * shrinks back once a pass starts from few entries. */
+/* A burst of young entries, then minor GCs that find few: the young part
+ * keeps its size while the burst's peak decays (by 1/8 per sweep), then
+ * shrinks in steps, down to 64 slots. A run of sweeps alternating short and
+ * long intervals keeps it at the long ones' size. */
 static void test_split_shrink(void) {
   rmp_live t;
   CHECK(rmp_live_init(&t, 200000) == RMP_OK);
@@ -440,15 +441,41 @@ static void test_split_shrink(void) {
     rmp_live_entry e = entf((uintptr_t)(i + 1) * 40, i, 0);
     CHECK(rmp_live_insert(&t, &e) == RMP_OK);
   }
-  uint32_t burst_cap = t.young.mask + 1;
+  uint32_t burst_cap = t.young.mask + 1, prev, sweeps = 1;
   CHECK(burst_cap >= 200000 && t.young.count == 100000 && t.main.count == 0);
   CHECK(rmp_live_sweep_young(&t, keep_few, NULL) == 100000 - 5);
-  CHECK(t.young.count == 5 && t.count == 5);
+  CHECK(t.young.count == 5 && t.count == 5 && t.young_peak == 100000);
   CHECK(t.young.mask + 1 == burst_cap);
-  CHECK(rmp_live_sweep_young(&t, keep_few, NULL) == 0);
-  CHECKF(t.young.mask + 1 == 64, "young part of %u slots for 5 entries", t.young.mask + 1);
-  CHECK(t.young.count == 5 && t.count == 5);
+  /* 100,000 * (7/8)^8 = 34,361 still needs 65,536 slots * 4 > 262,144. */
+  for (; sweeps < 9; sweeps++) {
+    CHECK(rmp_live_sweep_young(&t, keep_few, NULL) == 0);
+    CHECKF(t.young.mask + 1 == burst_cap, "shrunk after %u sweeps", sweeps + 1);
+  }
+  prev = t.young.mask + 1;
+  for (; sweeps < 100 && t.young.mask + 1 > 64; sweeps++) {
+    CHECK(rmp_live_sweep_young(&t, keep_few, NULL) == 0);
+    CHECK(t.young.mask + 1 <= prev);
+    prev = t.young.mask + 1;
+  }
+  CHECKF(t.young.mask + 1 == 64, "young part of %u slots for 5 entries after %u sweeps", t.young.mask + 1, sweeps);
+  CHECK(sweeps > 9 && t.young.count == 5 && t.count == 5);
   for (uint32_t i = 0; i < 100000; i += 20000) expect(&t, (uintptr_t)(i + 1) * 40, i);
+  check_parts(&t);
+
+  /* Uneven intervals: 20,000 entries, then 500, over and over. The part
+   * settles at what 20,000 need and stays there. */
+  uint32_t next = 1000000, settled = 0;
+  for (int round = 0; round < 40; round++) {
+    uint32_t n = round % 2 ? 500 : 20000;
+    for (uint32_t i = 0; i < n; i++, next++) {
+      rmp_live_entry e = entf((uintptr_t)next * 40, next, 0);
+      CHECK(rmp_live_insert(&t, &e) == RMP_OK);
+    }
+    rmp_live_sweep_young(&t, keep_few, NULL);
+    if (round == 20) settled = t.young.mask + 1;
+    if (round > 20) CHECKF(t.young.mask + 1 == settled, "round %d: %u slots, settled at %u", round, t.young.mask + 1, settled);
+  }
+  CHECK(settled == 65536);
   check_parts(&t);
   rmp_live_free(&t);
 }
