@@ -74,11 +74,13 @@
 #define RMP_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define RMP_UNUSED __attribute__((unused))
 #define RMP_PREFETCH(p) __builtin_prefetch(p)
+#define RMP_ALWAYS_INLINE __attribute__((always_inline)) inline
 #else
 #define RMP_LIKELY(x) (x)
 #define RMP_UNLIKELY(x) (x)
 #define RMP_UNUSED
 #define RMP_PREFETCH(p) ((void)(p))
+#define RMP_ALWAYS_INLINE inline
 #endif
 
 #ifdef RMP_STATIC
@@ -348,6 +350,11 @@ typedef struct rmp_live {
   rmp_live_tab main;
   rmp_live_tab young; /* slots NULL until split */
   uint32_t young_peak; /* sizes the young part (rmp_live_young_fit_) */
+  /* Set by an embedder whose keep functions read the memory at each
+   * entry's address (Ruby: the object's header and mark bits): sweeps then
+   * prefetch it a few slots ahead. A sweep over objects allocated since the
+   * last GC but long out of cache was 2-4 times faster for it. */
+  int keep_reads_addr;
   uint32_t count;     /* entries in both */
   uint32_t max;       /* max_heap_samples: inserts past it are refused */
   uint64_t dropped;   /* refused inserts */
@@ -1604,7 +1611,9 @@ static int rmp_promote_take_(rmp_promote_ *b, const rmp_live_entry *e) {
  * start, so a backward shift only ever pulls unvisited entries into the
  * slot just emptied, which is then examined again. With `to`, entries kept
  * with RMP_LIVE_OLD set move there. */
-static size_t rmp_live_tab_sweep_(rmp_live_tab *t, rmp_live_keep_fn keep, void *ud, rmp_live_tab *to) {
+#define RMP_SWEEP_AHEAD_ 8
+static RMP_ALWAYS_INLINE size_t rmp_live_tab_sweep_as_(rmp_live_tab *t, rmp_live_keep_fn keep, void *ud,
+                                                       rmp_live_tab *to, const int prefetch) {
   uint32_t start = rmp_live_first_empty_(t), n = 1, cap = t->mask + 1;
   size_t removed = 0;
   rmp_promote_ b;
@@ -1613,6 +1622,7 @@ static size_t rmp_live_tab_sweep_(rmp_live_tab *t, rmp_live_keep_fn keep, void *
   while (n < cap) {
     uint32_t i = (start + n) & t->mask;
     rmp_live_entry *e = &t->slots[i];
+    if (prefetch) RMP_PREFETCH((const void *)t->slots[(i + RMP_SWEEP_AHEAD_) & t->mask].addr);
     if (e->addr && !keep(ud, e)) {
       rmp_live_delete_at_(t, i);
       removed++;
@@ -1626,6 +1636,13 @@ static size_t rmp_live_tab_sweep_(rmp_live_tab *t, rmp_live_keep_fn keep, void *
   }
   rmp_promote_flush_(&b);
   return removed;
+}
+
+/* One copy of the loop per setting: a test per slot would cost the sweeps
+ * that do not prefetch 13% more instructions. */
+static size_t rmp_live_tab_sweep_(rmp_live_tab *t, rmp_live_keep_fn keep, void *ud, rmp_live_tab *to,
+                                  int prefetch) {
+  return prefetch ? rmp_live_tab_sweep_as_(t, keep, ud, to, 1) : rmp_live_tab_sweep_as_(t, keep, ud, to, 0);
 }
 
 /* The young part shrinks after a sweep to what its recent peak needs, when
@@ -1646,7 +1663,7 @@ RMP_DEF size_t rmp_live_sweep_young(rmp_live *t, rmp_live_keep_fn keep, void *ud
   size_t removed;
   uint32_t before = t->young.count;
   if (!t->young.slots) return 0;
-  removed = rmp_live_tab_sweep_(&t->young, keep, ud, &t->main);
+  removed = rmp_live_tab_sweep_(&t->young, keep, ud, &t->main, t->keep_reads_addr);
   t->count -= (uint32_t)removed;
   rmp_live_young_fit_(t, before);
   return removed;
@@ -1655,7 +1672,7 @@ RMP_DEF size_t rmp_live_sweep_young(rmp_live *t, rmp_live_keep_fn keep, void *ud
 /* The main table first: entries moving into it from the young one are
  * not visited twice. */
 RMP_DEF size_t rmp_live_sweep(rmp_live *t, rmp_live_keep_fn keep, void *ud) {
-  size_t removed = rmp_live_tab_sweep_(&t->main, keep, ud, NULL);
+  size_t removed = rmp_live_tab_sweep_(&t->main, keep, ud, NULL, t->keep_reads_addr);
   t->count -= (uint32_t)removed;
   return removed + rmp_live_sweep_young(t, keep, ud);
 }

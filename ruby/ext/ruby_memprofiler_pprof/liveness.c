@@ -128,7 +128,9 @@ static void rmp_liveness_check_missed(rmp_collector *c, size_t last, size_t majo
  * part (rmp_live_split_young), so a minor GC's pass reads only them and
  * moves those now old to the main part. */
 rmp_status rmp_ext_liveness_prepare(rmp_collector *c) {
-  return rmp_marked ? rmp_live_split_young(&c->p.live) : RMP_OK;
+  if (!rmp_marked) return RMP_OK;
+  c->p.live.keep_reads_addr = 1; /* rmp_keep_marked reads the object */
+  return rmp_live_split_young(&c->p.live);
 }
 
 static void rmp_liveness_mark_hook(VALUE data, const rb_trace_arg_t *arg) {
