@@ -64,3 +64,9 @@ $defs << "-DRMP_EXT_FORCE_FREEOBJ" if ENV["RMP_EXT_FORCE_FREEOBJ"]
 $defs << "-DRMP_EXT_TESTING" if ENV["RMP_EXT_TESTING"]
 
 create_makefile("ruby_memprofiler_pprof/ruby_memprofiler_pprof")
+
+# mkmf's Makefile knows no header: without this, a build directory reused
+# across a change to rmp.h relinks objects compiled against two different
+# struct layouts.
+headers = [File.join(__dir__, "rmp_ext.h"), File.join(header_dir, "rmp.h"), File.join(header_dir, "rmp_pprof.h")]
+File.open("Makefile", "a") { |mk| mk.puts "", "$(OBJS): #{headers.join(' ')}" }
