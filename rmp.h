@@ -1459,10 +1459,15 @@ static rmp_status rmp_live_resize_(rmp_live_tab *t, uint32_t ncap) {
   return RMP_OK;
 }
 
-/* Room for one more entry at load 1/2, so probes stay short and an empty
- * slot always exists. */
+/* Load stays at most 1/2, so probes stay short and an empty slot always
+ * exists: is there room for `more` entries? */
+static inline int rmp_live_has_room_(const rmp_live_tab *t, uint32_t more) {
+  return (uint64_t)(t->count + more) * 2 <= (uint64_t)t->mask + 1;
+}
+
+/* Room for one more entry, growing the table if need be. */
 static rmp_status rmp_live_reserve_(rmp_live_tab *t) {
-  if ((uint64_t)(t->count + 1) * 2 <= (uint64_t)t->mask + 1) return RMP_OK;
+  if (rmp_live_has_room_(t, 1)) return RMP_OK;
   return rmp_live_resize_(t, (t->mask + 1) * 2);
 }
 
@@ -1522,8 +1527,7 @@ RMP_DEF rmp_status rmp_live_insert(rmp_live *t, const rmp_live_entry *e) {
     t->dropped++;
     return RMP_ERR_FULL;
   }
-  /* Load stays at most 1/2, so probes stay short and an empty slot exists. */
-  if ((uint64_t)(to->count + 1) * 2 > (uint64_t)to->mask + 1) {
+  if (!rmp_live_has_room_(to, 1)) {
     if ((st = rmp_live_resize_(to, (to->mask + 1) * 2)) != RMP_OK) {
       t->dropped++;
       return st;
@@ -1597,7 +1601,7 @@ static void rmp_promote_flush_(rmp_promote_ *b) {
 /* Takes e if the main part has room for it (growing it if need be). */
 static int rmp_promote_take_(rmp_promote_ *b, const rmp_live_entry *e) {
   rmp_live_tab *to = b->to;
-  if (b->n == RMP_PROMOTE_BATCH_ || (uint64_t)(to->count + b->n + 1) * 2 > (uint64_t)to->mask + 1) {
+  if (b->n == RMP_PROMOTE_BATCH_ || !rmp_live_has_room_(to, b->n + 1)) {
     rmp_promote_flush_(b);
     if (rmp_live_reserve_(to) != RMP_OK) return 0;
   }
