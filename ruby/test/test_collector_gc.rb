@@ -248,15 +248,15 @@ class TestCollectorGc < Minitest::Test
   # The mark-bit pass against a FREEOBJ hook's ground truth (the test
   # build's shadow table): after every finished sweep, minor or major, with
   # compaction and with objects dying at every age, the live table holds
-  # exactly the sampled objects Ruby has not freed.
-  def test_mark_bit_liveness_matches_the_freeobj_ground_truth
-    skip "liveness is the FREEOBJ hook itself" unless MemprofilerPprof::LIVENESS == "gc_end_mark"
+  # exactly the sampled objects Ruby has not freed. Returns the heap bits'
+  # state after each round.
+  def audit_rounds(rounds)
     c = Collector.new(sample_rate: 0.5, max_heap_samples: 500_000, max_allocation_samples: 10)
     keep = []
     c.send(:_audit_start) # first, so that it shadows every commit
     c.start!
     checked = 0
-    24.times do |round|
+    states = Array.new(rounds) do |round|
       audit_round(keep, round)
       keep.shift(700) if round.odd? # objects of every age die
       Thread.pass
@@ -267,14 +267,51 @@ class TestCollectorGc < Minitest::Test
       end
       Thread.pass
       freed, lost, shadow = c.send(:_audit)
-      assert_equal [0, 0], [freed, lost], "round #{round}: #{c.stats.slice(:gc_sweeps, :liveness_missed_gcs)}"
+      assert_equal [0, 0], [freed, lost], "round #{round}: #{c.stats.slice(:gc_sweeps, :liveness_missed_gcs, :liveness_heap_bits)}"
       checked += shadow
+      c.stats[:liveness_heap_bits]
     end
-    assert_operator checked, :>, 24 * 500, "the audit tracked too little to prove anything"
+    assert_operator checked, :>, rounds * 500, "the audit tracked too little to prove anything"
     assert_equal 0, c.stats[:liveness_missed_gcs]
+    [states, c.stats[:liveness_probe]]
   ensure
     c&.send(:_audit_stop)
     c&.stop!
+  end
+
+  # Where the default GC's page layout is known (3.3, 3.4, 4.0), the pass
+  # reads mark and age bits in place once they agreed with the exported
+  # probe on enough entries (heap_bits.h): here within the first rounds, so
+  # that most of the audit covers them.
+  def test_mark_bit_liveness_matches_the_freeobj_ground_truth
+    skip "liveness is the FREEOBJ hook itself" unless MemprofilerPprof::LIVENESS == "gc_end_mark"
+    Collector._heap_bits_recheck(0)
+    states, probe = audit_rounds(24)
+    if heap_bits_expected?
+      assert_equal "trusted", states[4], "heap bits by round: #{states.inspect}"
+      assert_equal ["trusted"], states.drop(4).uniq
+      assert_equal "heap_page_bits", probe
+    else
+      assert_equal ["unavailable"], states.uniq
+    end
+  end
+
+  # A wrong layout (here the mark bitmap read one bitmap too far on, the
+  # uncollectible bits) is refused at the first disagreement, and the pass
+  # stays exact on the exported probe.
+  def test_heap_bits_of_a_wrong_layout_are_refused
+    skip "no in-place reads on this Ruby" unless MemprofilerPprof::LIVENESS == "gc_end_mark" && heap_bits_expected?
+    Collector._heap_bits_recheck(26 * 8)
+    states, probe = audit_rounds(8)
+    assert_equal "refused", states.first, "heap bits by round: #{states.inspect}"
+    assert_equal ["refused"], states.uniq
+    refute_equal "heap_page_bits", probe
+  ensure
+    Collector._heap_bits_recheck(0)
+  end
+
+  def heap_bits_expected?
+    [[3, 3], [3, 4], [4, 0]].include?(RUBY_VERSION.split(".").first(2).map(&:to_i)) && [nil].pack("p").size == 8
   end
 
   # GC.start(immediate_mark: false) leaves a major GC marking between

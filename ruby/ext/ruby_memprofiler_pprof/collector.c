@@ -220,6 +220,7 @@ static VALUE rmp_stats(VALUE self) {
   RMP_STAT("last_flush_bytes", c->last_bytes);
   rb_hash_aset(h, ID2SYM(rb_intern("liveness")), rb_str_new_cstr(rmp_ext_liveness_mode()));
   rb_hash_aset(h, ID2SYM(rb_intern("liveness_probe")), rb_str_new_cstr(rmp_ext_liveness_probe()));
+  rb_hash_aset(h, ID2SYM(rb_intern("liveness_heap_bits")), rb_str_new_cstr(rmp_ext_liveness_heap_bits()));
   return h;
 }
 

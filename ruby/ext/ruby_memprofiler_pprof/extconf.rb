@@ -68,5 +68,5 @@ create_makefile("ruby_memprofiler_pprof/ruby_memprofiler_pprof")
 # mkmf's Makefile knows no header: without this, a build directory reused
 # across a change to rmp.h relinks objects compiled against two different
 # struct layouts.
-headers = [File.join(__dir__, "rmp_ext.h"), File.join(header_dir, "rmp.h"), File.join(header_dir, "rmp_pprof.h")]
+headers = [File.join(__dir__, "rmp_ext.h"), File.join(__dir__, "heap_bits.h"), File.join(header_dir, "rmp.h"), File.join(header_dir, "rmp_pprof.h")]
 File.open("Makefile", "a") { |mk| mk.puts "", "$(OBJS): #{headers.join(' ')}" }

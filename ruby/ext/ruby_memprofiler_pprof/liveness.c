@@ -9,6 +9,7 @@
  * Neither hook may allocate: both run inside the GC. */
 #include <string.h>
 #include "rmp_ext.h"
+#include "heap_bits.h"
 
 /* GC.stat and GC.latest_gc_info keys, interned at load: the pass reads
  * them inside the GC, and flush before any start! too. */
@@ -35,6 +36,41 @@ static int rmp_marked_by_metadata(VALUE obj) {
     if (e->name == rmp_id_marked) return RTEST(e->val);
   return 0;
 }
+
+/* The in-place reads of heap_bits.h: never used before they agreed with
+ * the exported probe on RMP_HEAP_BITS_TRUST entries of each kind (unmarked,
+ * marked young, marked old), never again after one disagreement. The
+ * layout cannot change within a process, so once is enough. */
+typedef enum { RMP_HEAP_BITS_UNAVAILABLE, RMP_HEAP_BITS_CHECKING, RMP_HEAP_BITS_TRUSTED, RMP_HEAP_BITS_REFUSED } rmp_heap_bits_state;
+static const char *const rmp_heap_bits_names[] = {"unavailable", "checking", "trusted", "refused"};
+static rmp_heap_bits_state rmp_heap_bits = RMP_HEAP_BITS_UNAVAILABLE;
+#define RMP_HEAP_BITS_TRUST 32u
+static uint32_t rmp_heap_bits_agreed[4]; /* by RMP_SEEN_* value */
+#ifdef RMP_EXT_TESTING
+static size_t rmp_heap_bits_skew;
+#else
+#define rmp_heap_bits_skew 0
+#endif
+
+const char *rmp_ext_liveness_mode(void) { return rmp_marked ? "gc_end_mark" : "freeobj"; }
+const char *rmp_ext_liveness_probe(void) {
+  return rmp_heap_bits == RMP_HEAP_BITS_TRUSTED ? "heap_page_bits" : rmp_marked_probe;
+}
+const char *rmp_ext_liveness_heap_bits(void) { return rmp_heap_bits_names[rmp_heap_bits]; }
+
+static void rmp_heap_bits_start_checking(void) {
+#ifdef RMP_HEAP_BITS
+  memset(rmp_heap_bits_agreed, 0, sizeof(rmp_heap_bits_agreed));
+  rmp_heap_bits = rmp_marked ? RMP_HEAP_BITS_CHECKING : RMP_HEAP_BITS_UNAVAILABLE;
+#endif
+}
+
+#ifdef RMP_EXT_TESTING
+void rmp_ext_heap_bits_recheck(size_t skew) {
+  rmp_heap_bits_skew = skew;
+  rmp_heap_bits_start_checking();
+}
+#endif
 
 /* RMP_EXT_FORCE_FREEOBJ builds the fallback even where a probe exists, so
  * the tests cover it. */
@@ -69,10 +105,38 @@ void rmp_ext_liveness_init(void) {
   /* Both wrappers intern their flag names on first use, which allocates:
    * that first use must not be inside a GC. */
   (void)rmp_marked(rb_cObject);
+  rmp_heap_bits_start_checking();
 }
 
-const char *rmp_ext_liveness_mode(void) { return rmp_marked ? "gc_end_mark" : "freeobj"; }
-const char *rmp_ext_liveness_probe(void) { return rmp_marked_probe; }
+/* RMP_SEEN_* through the exported probe. 3.1 keeps the age in two flag
+ * bits: old = both set (RVALUE_OLD_AGE == 3), where RB_OBJ_PROMOTED_RAW is
+ * true from age 1. From 3.3 the mask is one bit, set exactly when the
+ * object turns old. */
+static unsigned rmp_seen_by_probe(VALUE obj) {
+  if (!rmp_marked(obj)) return 0;
+  if ((RBASIC(obj)->flags & RUBY_FL_PROMOTED) != RUBY_FL_PROMOTED) return RMP_SEEN_MARKED;
+  return RMP_SEEN_MARKED | RMP_SEEN_OLD;
+}
+
+/* RMP_SEEN_* of a tracked object at the end of marking. */
+static unsigned rmp_seen(VALUE obj) {
+#ifdef RMP_HEAP_BITS
+  unsigned seen;
+  if (rmp_heap_bits == RMP_HEAP_BITS_TRUSTED) return rmp_heap_bits_seen(obj, rmp_heap_bits_skew);
+  seen = rmp_seen_by_probe(obj);
+  if (rmp_heap_bits != RMP_HEAP_BITS_CHECKING) return seen;
+  if (rmp_heap_bits_seen(obj, rmp_heap_bits_skew) != seen) {
+    rmp_heap_bits = RMP_HEAP_BITS_REFUSED;
+  } else if (++rmp_heap_bits_agreed[seen] >= RMP_HEAP_BITS_TRUST && rmp_heap_bits_agreed[0] >= RMP_HEAP_BITS_TRUST &&
+             rmp_heap_bits_agreed[RMP_SEEN_MARKED] >= RMP_HEAP_BITS_TRUST &&
+             rmp_heap_bits_agreed[RMP_SEEN_MARKED | RMP_SEEN_OLD] >= RMP_HEAP_BITS_TRUST) {
+    rmp_heap_bits = RMP_HEAP_BITS_TRUSTED;
+  }
+  return seen;
+#else
+  return rmp_seen_by_probe(obj);
+#endif
+}
 
 /* Unmarked at the end of marking = freed by the sweep that follows. Old
  * objects keep their mark bits through a minor GC, so this is exact in both
@@ -84,14 +148,11 @@ const char *rmp_ext_liveness_probe(void) { return rmp_marked_probe; }
  * the entry out of the live table's young part. */
 static int rmp_keep_marked(void *ud, rmp_live_entry *e) {
   rmp_collector *c = (rmp_collector *)ud;
-  VALUE obj = (VALUE)e->addr;
+  unsigned seen;
   if (c->gc_is_minor && (e->flags & RMP_LIVE_OLD)) return 1;
-  if (!rmp_marked(obj)) return 0;
-  /* 3.1 keeps the age in two flag bits: old = both set (RVALUE_OLD_AGE ==
-   * 3), where RB_OBJ_PROMOTED_RAW is true from age 1. From 3.3 the mask is
-   * one bit, set exactly when the object turns old. */
-  if ((RBASIC(obj)->flags & RUBY_FL_PROMOTED) == RUBY_FL_PROMOTED) e->flags |= RMP_LIVE_OLD;
-  return 1;
+  seen = rmp_seen((VALUE)e->addr);
+  if (seen & RMP_SEEN_OLD) e->flags |= RMP_LIVE_OLD;
+  return seen != 0;
 }
 
 typedef struct rmp_missed {
@@ -129,7 +190,6 @@ static void rmp_liveness_check_missed(rmp_collector *c, size_t last, size_t majo
  * moves those now old to the main part. */
 rmp_status rmp_ext_liveness_prepare(rmp_collector *c) {
   if (!rmp_marked) return RMP_OK;
-  c->p.live.keep_reads_addr = 1; /* rmp_keep_marked reads the object */
   return rmp_live_split_young(&c->p.live);
 }
 
@@ -148,6 +208,8 @@ static void rmp_liveness_mark_hook(VALUE data, const rb_trace_arg_t *arg) {
   c->last_gc_count = count;
   c->last_major_count = majors;
   c->gc_sweeps++;
+  /* The exported probes read the object (its age): prefetched ahead. */
+  c->p.live.keep_reads_addr = rmp_heap_bits != RMP_HEAP_BITS_TRUSTED;
   /* With FREEOBJ the frees are already done; the pass only counts GCs. */
   if (rmp_marked)
     c->gc_swept += c->gc_is_minor ? rmp_live_sweep_young(&c->p.live, rmp_keep_marked, c)

@@ -164,7 +164,9 @@ rmp_status rmp_ext_liveness_prepare(rmp_collector *c);
 /* Picks the mark-bit probe or FREEOBJ; after rmp_ext_find_internal_api. */
 void rmp_ext_liveness_init(void);
 const char *rmp_ext_liveness_mode(void);
-const char *rmp_ext_liveness_probe(void); /* the function read for mark bits */
+const char *rmp_ext_liveness_probe(void); /* what the mark bits are read through */
+/* heap_bits.h's in-place reads: unavailable, checking, trusted or refused. */
+const char *rmp_ext_liveness_heap_bits(void);
 /* A sweep callback that drops every entry. */
 static inline int rmp_ext_keep_none(void *ud, rmp_live_entry *e) {
   (void)ud;
@@ -182,6 +184,9 @@ extern uint32_t rmp_ext_epoch_offset;
 /* Nonzero (and counted down): the liveness pass returns at once, as when
  * Ruby skips the hook, so a test can make a GC that runs without it. */
 int rmp_ext_test_skips_pass(void);
+/* Back to checking the in-place reads, their mark bitmap moved by skew
+ * bytes (a wrong layout, to be refused). */
+void rmp_ext_heap_bits_recheck(size_t skew);
 #else
 static inline int rmp_ext_test_skips_pass(void) { return 0; }
 static inline void rmp_ext_testing_init(VALUE collector_class) { (void)collector_class; }

@@ -93,6 +93,13 @@ static VALUE rmp_skip_passes(VALUE klass, VALUE n) {
   return n;
 }
 
+/* Collector._heap_bits_recheck(skew): see rmp_ext_heap_bits_recheck. */
+static VALUE rmp_heap_bits_recheck(VALUE klass, VALUE skew) {
+  (void)klass;
+  rmp_ext_heap_bits_recheck(NUM2SIZET(skew));
+  return skew;
+}
+
 /* Brings the epoch's 2^32 wrap within a few GCs. */
 static VALUE rmp_set_epoch_offset(VALUE klass, VALUE offset) {
   (void)klass;
@@ -113,5 +120,6 @@ void rmp_ext_testing_init(VALUE collector_class) {
   rb_define_private_method(collector_class, "_audit", rmp_audit_check, 0);
   rb_define_singleton_method(collector_class, "_set_epoch_offset", rmp_set_epoch_offset, 1);
   rb_define_singleton_method(collector_class, "_skip_liveness_passes", rmp_skip_passes, 1);
+  rb_define_singleton_method(collector_class, "_heap_bits_recheck", rmp_heap_bits_recheck, 1);
 }
 #endif
