@@ -324,7 +324,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       RMP_FZ_CHECK(left == 0 || (failed && left == 1));
       /* A sweep never grows the young part; it shrinks it to what the
        * peak (the young entries before a sweep, decaying by 1/8 per sweep)
-       * needs when it is four times that, or leaves it (also when the
+       * needs when it is twice that, or leaves it (also when the
        * shrink itself found no memory). */
       if (m.split) {
         uint64_t need = 64, cap = (uint64_t)t.young.mask + 1;
@@ -332,7 +332,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (young_before > peak) peak = young_before;
         RMP_FZ_CHECK(t.young_peak == peak);
         while (need < (uint64_t)peak * 2) need *= 2;
-        uint64_t fit = young_cap >= need * 4 && (uint64_t)t.young.count * 2 <= need ? need : young_cap;
+        uint64_t fit = young_cap >= need * 2 && (uint64_t)t.young.count * 2 <= need ? need : young_cap;
         RMP_FZ_CHECK(cap == fit || (failed && cap == young_cap));
       }
       break;

@@ -504,8 +504,8 @@ static void split_shrink_fails(void) {
   uint32_t cap = t.young.mask + 1;
   CHECK(cap >= 2048);
   /* The peak of 1,000 decays by 1/8 per sweep: the shrink is due once it
-   * needs a quarter of the slots at most. */
-  while ((uint64_t)(t.young_peak - t.young_peak / 8) * 2 > cap / 4) {
+   * needs half the slots at most. */
+  while ((uint64_t)(t.young_peak - t.young_peak / 8) * 2 > cap / 2) {
     CHECK(rmp_live_sweep_young(&t, keep_mod, &every) == 0);
     CHECK(t.young.mask + 1 == cap);
   }
