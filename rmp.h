@@ -1651,10 +1651,11 @@ static size_t rmp_live_tab_sweep_(rmp_live_tab *t, rmp_live_keep_fn keep, void *
 /* The young part shrinks after a sweep to what its recent peak needs, when
  * it is twice that: a burst does not leave every later sweep reading a
  * large table (a sweep reads every slot: at 4,500 young entries, 32,768
- * slots took 35-47 us of a 0.15 ms pass on Ruby 3.4, 16,384 took 20-31). The peak is the most entries a young sweep has found,
- * decaying by 1/8 per sweep, so that GCs that come at uneven intervals do
- * not shrink it after every short one and regrow it by doublings (each a
- * rehash of the whole part, on the allocation path) after every long one. */
+ * slots took 35-47 us of a 0.15 ms pass on Ruby 3.4, 16,384 took 20-31).
+ * The peak is the most entries a young sweep has found, decaying by 1/8 per
+ * sweep, so that GCs that come at uneven intervals do not shrink it after
+ * every short one and regrow it by doublings (each a rehash of the whole
+ * part, on the allocation path) after every long one. */
 static void rmp_live_young_fit_(rmp_live *t, uint32_t before) {
   rmp_live_tab *y = &t->young;
   uint32_t need = 64, decayed = t->young_peak - t->young_peak / 8;

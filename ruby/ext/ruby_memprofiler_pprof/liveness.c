@@ -4,8 +4,9 @@
  * dropping entries whose mark bit is clear. Its cost scales with tracked
  * objects, where a FREEOBJ hook costs ~17-20 ns on every free, sampled or
  * not. The mark bit is read through whichever exported function the running
- * Ruby has (rmp_marked below); with none of them, or a GC other than the
- * default one, free detection falls back to FREEOBJ.
+ * Ruby has (rmp_marked below), or in place once that agrees (heap_bits.h);
+ * with none of them, or a GC other than the default one, free detection
+ * falls back to FREEOBJ.
  * Neither hook may allocate: both run inside the GC. */
 #include <string.h>
 #include "rmp_ext.h"
@@ -127,11 +128,12 @@ static unsigned rmp_seen(VALUE obj) {
   if (rmp_heap_bits != RMP_HEAP_BITS_CHECKING) return seen;
   if (rmp_heap_bits_seen(obj, rmp_heap_bits_skew) != seen) {
     rmp_heap_bits = RMP_HEAP_BITS_REFUSED;
-  } else if (++rmp_heap_bits_agreed[seen] >= RMP_HEAP_BITS_TRUST && rmp_heap_bits_agreed[0] >= RMP_HEAP_BITS_TRUST &&
-             rmp_heap_bits_agreed[RMP_SEEN_MARKED] >= RMP_HEAP_BITS_TRUST &&
-             rmp_heap_bits_agreed[RMP_SEEN_MARKED | RMP_SEEN_OLD] >= RMP_HEAP_BITS_TRUST) {
-    rmp_heap_bits = RMP_HEAP_BITS_TRUSTED;
+    return seen;
   }
+  rmp_heap_bits_agreed[seen]++;
+  if (rmp_heap_bits_agreed[0] >= RMP_HEAP_BITS_TRUST && rmp_heap_bits_agreed[RMP_SEEN_MARKED] >= RMP_HEAP_BITS_TRUST &&
+      rmp_heap_bits_agreed[RMP_SEEN_MARKED | RMP_SEEN_OLD] >= RMP_HEAP_BITS_TRUST)
+    rmp_heap_bits = RMP_HEAP_BITS_TRUSTED;
   return seen;
 #else
   return rmp_seen_by_probe(obj);
