@@ -69,8 +69,10 @@ typedef struct rmp_collector {
   int running;
   VALUE self;         /* while running (then pinned: the hook lists mark it) */
   int newobj_paused; /* the NEWOBJ hook is off while other Ractors run (hooks.c) */
-  /* Set while the shim itself runs Ruby code (the postponed job, flush):
-   * allocations then are ours and must not be sampled or re-enter. */
+  /* Set while the shim itself allocates (the postponed job, flush):
+   * allocations then are ours and must not be sampled or re-enter. One
+   * flag for all threads, so nothing inside it may release the GVL: no
+   * app code (a logger) and no blocking call. */
   int in_shim;
   uint64_t fork_gen;  /* rmp_ext_fork_gen when the sampler was last seeded */
 
