@@ -45,8 +45,10 @@ static int rmp_marked_by_metadata(VALUE obj) {
 typedef enum { RMP_HEAP_BITS_UNAVAILABLE, RMP_HEAP_BITS_CHECKING, RMP_HEAP_BITS_TRUSTED, RMP_HEAP_BITS_REFUSED } rmp_heap_bits_state;
 static const char *const rmp_heap_bits_names[] = {"unavailable", "checking", "trusted", "refused"};
 static rmp_heap_bits_state rmp_heap_bits = RMP_HEAP_BITS_UNAVAILABLE;
+#ifdef RMP_HEAP_BITS
 #define RMP_HEAP_BITS_TRUST 32u
 static uint32_t rmp_heap_bits_agreed[4]; /* by RMP_SEEN_* value */
+#endif
 #ifdef RMP_EXT_TESTING
 static size_t rmp_heap_bits_skew;
 #else
