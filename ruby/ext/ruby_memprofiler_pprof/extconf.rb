@@ -36,6 +36,9 @@ $CFLAGS << " -fvisibility=hidden"
 unless try_cflags("-Werror #{$warnflags}")
   $warnflags = $warnflags.split.select { |w| try_cflags("-Werror #{w}") }.join(" ")
 end
+# A Ruby whose CFLAGS leave out $(cflags) never passes $(warnflags) on:
+# Debian's 3.1 compiled this extension with no -Wall at all.
+$CFLAGS << " #{$warnflags}" unless RbConfig::MAKEFILE_CONFIG["CFLAGS"].to_s.match?(/\$[({](cflags|warnflags)[)}]/)
 $CFLAGS << " -O0 -g3" if ENV["RMP_EXT_DEBUG"]
 # ASan+UBSan for the extension only; run Ruby with
 # LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" ASAN_OPTIONS=detect_leaks=0
